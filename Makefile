@@ -9,7 +9,7 @@ JOBS       ?= auto
 PYTEST_ARGS ?=
 JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
 
-.PHONY: help venv icarus yosys sim test test-fast lint synth clean
+.PHONY: help venv icarus yosys sim test lint synth model bench-model clean
 
 help:  ## list the targets
 	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
@@ -39,6 +39,12 @@ lint: $(VENV_STAMP)  ## verilator --lint-only -Wall over every RTL top
 
 synth: $(VENV_STAMP) yosys  ## Yosys area of the multipliers and MACs -> build/reports/area.{md,json}
 	@$(RUN) python scripts/synth_area.py
+
+model: $(VENV_STAMP)  ## compress LeNet-300-100 (MODEL_ARGS="--dataset mnist --weights log ...") -> build/model/
+	@$(RUN) python -m models.compress $(MODEL_ARGS)
+
+bench-model: $(VENV_STAMP)  ## compression/accuracy benchmark, digits and MNIST -> build/bench/model.{md,json}
+	@$(RUN) python scripts/bench_model.py
 
 clean:  ## remove build/ (keeps .venv)
 	rm -rf build

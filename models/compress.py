@@ -1,0 +1,276 @@
+"""``python -m models.compress``: train, prune, share (k-means or powers of two), convert to fixed
+point, encode for N PEs, export memory images, test vectors and a report.
+
+Trained stages are cached under ``<out>/cache/<key>.pt`` (the key hashes every setting that
+changes training), so a second run with the same settings takes seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import io
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models import atomic, data as datasets, huffman, memimage, quantize, sizes, train
+from models.csc import encode
+from models.golden import layer_cycles, network_forward
+from models.memimage import hex_text
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class Config:
+    """Every setting that changes training (part of the cache key)."""
+
+    dataset: str = "digits"
+    weights: str = "kmeans"
+    seed: int = 0
+    hidden: tuple[int, ...] = (300, 100)
+    densities: tuple[float, ...] = (0.08, 0.09, 0.26)
+    epochs: int = 30
+    lr: float = 1e-3
+    prune_steps: int = 4
+    prune_epochs: int = 8
+    share_epochs: int = 8
+    share_lr: float = 1e-4
+    inq_fractions: tuple[float, ...] = (0.5, 0.75, 0.875, 1.0)
+    inq_epochs: int = 6
+    inq_lr: float = 3e-4
+
+
+DEFAULTS = {
+    "digits": dict(densities=(0.08, 0.04, 0.3), epochs=60, prune_epochs=20, share_epochs=20,
+                   inq_epochs=15),
+    "mnist": dict(densities=(0.06, 0.08, 0.25), epochs=25, prune_epochs=8, share_epochs=8),
+}
+
+
+@dataclass
+class Stages:
+    """The trained stages: state dicts, masks, shared weights and float accuracies."""
+
+    dense: dict
+    pruned: dict
+    shared: train.Shared
+    masks: list
+    accuracy: dict = field(default_factory=dict)
+
+
+def cache_key(cfg: Config) -> str:
+    blob = json.dumps({"v": CACHE_VERSION, **asdict(cfg)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def train_stages(cfg: Config, data: datasets.Dataset, model: torch.nn.Sequential | None = None
+                 ) -> Stages:
+    """Dense training, iterative pruning, then weight sharing (k-means + centroid fine-tuning)
+    or INQ power-of-two weights."""
+    torch.manual_seed(cfg.seed)
+    model = model if model is not None else train.lenet(data.n_in, cfg.hidden)
+    train.fit(model, data, cfg.epochs, cfg.lr, cfg.seed, "dense")
+    acc = {"float": train.accuracy(model, data.x_test, data.y_test)}
+    dense = copy.deepcopy(model.state_dict())
+    masks = train.prune(model, data, list(cfg.densities), cfg.prune_steps, cfg.prune_epochs,
+                        cfg.lr, cfg.seed)
+    acc["pruned"] = train.accuracy(model, data.x_test, data.y_test)
+    pruned = copy.deepcopy(model.state_dict())
+    if cfg.weights == "kmeans":
+        shared = train.finetune_centroids(train.kmeans_share(model, masks), data,
+                                          cfg.share_epochs, cfg.share_lr, cfg.seed)
+    else:
+        shared = train.inq(model, masks, data, cfg.inq_fractions, cfg.inq_epochs, cfg.inq_lr, cfg.seed)
+    acc["shared"] = train.accuracy(train.load_shared(model, shared), data.x_test, data.y_test)
+    return Stages(dense, pruned, shared, masks, acc)
+
+
+def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cache: bool = True
+                  ) -> tuple[Stages, bool]:
+    """The cached stages of ``cfg`` or freshly trained ones (then cached); (stages, from cache)."""
+    path = cache_dir / f"{cache_key(cfg)}.pt"
+    if use_cache and path.is_file():
+        return torch.load(path, weights_only=False), True
+    stages = train_stages(cfg, data)
+    buf = io.BytesIO()
+    torch.save(stages, buf)
+    atomic.write_bytes(path, buf.getvalue())
+    return stages, False
+
+
+def write_vectors(out: Path, layers, data: datasets.Dataset, n: int) -> dict:
+    """Inputs and golden outputs of every layer for the first ``n`` test images: hex files (one
+    16-bit word a line, vector after vector, slot order) and an npz with accumulators too."""
+    x = data.x_test[:n]
+    xq = quantize.quantize_input(layers, x)
+    res = network_forward(layers, xq)
+    vdir = out / "vectors"
+    atomic.write_text(vdir / "input.hex", hex_text(xq & 0xFFFF, 4))
+    outs = []
+    for i, r in enumerate(res):
+        outs.append(f"vectors/layer{i}_out.hex")
+        atomic.write_text(out / outs[-1], hex_text(r["y_slots"] & 0xFFFF, 4))
+    arrays = {"x": x, "x_q": xq, "labels": data.y_test[:n]}
+    for i, r in enumerate(res):
+        arrays.update({f"acc{i}": r["acc"], f"y{i}": r["y"], f"y_slots{i}": r["y_slots"]})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic.write_bytes(vdir / "vectors.npz", buf.getvalue())
+    return {"count": int(len(x)), "input": "vectors/input.hex", "outputs": outs,
+            "npz": "vectors/vectors.npz", "labels": data.y_test[:n].tolist()}
+
+
+def write_huffman(out: Path, names: list[str], codes: list[np.ndarray]) -> dict:
+    """Huffman streams of v and z (one PE, as accounted in the report) per layer, checked by
+    decoding them back; returns {file: bytes}."""
+    files = {}
+    for name, c in zip(names, codes):
+        pe = encode(c, 1).pes[0]
+        for stream, sym in (("v", pe.v), ("z", pe.z)):
+            rel = f"huffman/{name}_{stream}.huf"
+            blob = huffman.pack(sym)
+            if not np.array_equal(huffman.unpack(blob, rel), sym):
+                raise AssertionError(f"{rel}: Huffman round trip failed")
+            atomic.write_bytes(out / rel, blob)
+            files[rel] = len(blob)
+    return files
+
+
+def _state_bytes(state: dict) -> bytes:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def report_md(rep: dict) -> str:
+    """The Markdown report (Deep Compression's Table 2 per layer, stages, accuracies)."""
+    acc, st = rep["accuracy"], rep["sizes_1pe"]["total"]
+    lines = [f"# Compression report: {rep['dataset']}, {rep['weights']} weights, seed {rep['seed']}",
+             "", "## Accuracy (test set, %)", "", "| float | pruned | shared | fixed point |",
+             "|---|---|---|---|",
+             f"| {acc['float']:.2f} | {acc['pruned']:.2f} | {acc['shared']:.2f} | {acc['fixed']:.2f} |",
+             "", "## Per layer (storage on one PE, as Deep Compression)", "",
+             "| layer | weights | density | entries (padding) | v bits | z bits | v bits Huffman "
+             "| z bits Huffman | pointer bits | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, l in zip(rep["layer_names"], rep["sizes_1pe"]["layers"]):
+        lines.append(f"| {name} {l['shape'][1]}x{l['shape'][0]} | {l['weights']:,} | "
+                     f"{100 * l['density']:.1f} % | {l['entries']:,} ({l['padding']:,}) | 4 | 4 | "
+                     f"{l['v_bits_per_entry']:.2f} | {l['z_bits_per_entry']:.2f} | "
+                     f"{l['pointer_bits']:,} | {l['ratio']:.1f}x |")
+    lines.append(f"| total | {st['weights']:,} | {100 * st['density']:.1f} % | {st['entries']:,} "
+                 f"({st['padding']:,}) | | | | | {st['pointer_bits']:,} | {st['huffman_ratio']:.1f}x |")
+    lines += ["", "## Size after each stage (bytes; dense = 32-bit weights and biases)", "",
+              "| stage | 1 PE | ratio | " + f"{rep['n_pes']} PEs | ratio |", "|---|---|---|---|---|"]
+    sn = rep["sizes_npe"]["total"]
+    for stage in ("dense", "pruned", "shared", "huffman"):
+        b1, bn = st[f"{stage}_bits"], sn[f"{stage}_bits"]
+        lines.append(f"| {stage} | {b1 / 8:,.0f} | {st['dense_bits'] / b1:.1f}x | {bn / 8:,.0f} | "
+                     f"{sn['dense_bits'] / bn:.1f}x |")
+    lines += ["", "## Fixed point", "", "| layer | frac_in | frac_w | shift | frac_out | relu |",
+              "|---|---|---|---|---|---|"]
+    for l in rep["fixed_point"]:
+        lines.append(f"| {l['name']} | {l['frac_in']} | {l['frac_w']} | {l['shift']} | "
+                     f"{l['frac_out']} | {l['relu']} |")
+    lines += ["", f"## Cycle estimate, first test vector, {rep['n_pes']} PEs", "",
+              "| layer | active columns | entries | ideal | deep-queue bound | load balance |",
+              "|---|---|---|---|---|---|"]
+    for name, c in zip(rep["layer_names"], rep["cycles_first_vector"]):
+        lines.append(f"| {name} | {c['active_columns']} | {c['entries']:,} | {c['ideal']:.1f} | "
+                     f"{c['bound']:,} | {100 * c['load_balance']:.1f} % |")
+    return "\n".join(lines) + "\n"
+
+
+def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cache: bool = True,
+        n_vectors: int = 16, ptr_w: int = memimage.PTR_W) -> dict:
+    """The whole pipeline; returns the report (also written to ``out``)."""
+    t0 = time.time()
+    data = datasets.load(cfg.dataset, data_dir)
+    stages, cached = load_or_train(cfg, data, out / "cache", use_cache)
+    layers = quantize.to_qlayers(stages.shared, data.x_train, n_pes)
+    acc = dict(stages.accuracy)
+    acc["fixed"] = float((quantize.predict(layers, data.x_test) == data.y_test).mean() * 100)
+    vectors = write_vectors(out, layers, data, n_vectors)
+    extra = {"dataset": cfg.dataset, "weights": cfg.weights, "vectors": vectors,
+             "input": {"n_in": layers[0].n_in, "frac": layers[0].frac_in},
+             "output": {"n_out": layers[-1].n_out, "n_slots": layers[-1].n_slots_out,
+                        "frac": layers[-1].frac_out}}
+    memimage.write_images(out, layers, ptr_w, extra)
+    huf = write_huffman(out, [l.name for l in layers], stages.shared.codes)
+    cycles = [layer_cycles(l.csc, r["input"][0]) for l, r in
+              zip(layers, network_forward(layers, quantize.quantize_input(layers, data.x_test[:1])))]
+    for name in ("dense", "pruned"):
+        atomic.write_bytes(out / f"{name}.pt", _state_bytes(getattr(stages, name)))
+    model = train.lenet(data.n_in, cfg.hidden)
+    model.load_state_dict(stages.pruned)
+    atomic.write_bytes(out / "shared.pt", _state_bytes(train.load_shared(model, stages.shared).state_dict()))
+    rep = {"dataset": cfg.dataset, "weights": cfg.weights, "seed": cfg.seed, "n_pes": n_pes,
+           "config": asdict(cfg), "cached": cached, "accuracy": acc,
+           "layer_names": [l.name for l in layers],
+           "sizes_1pe": sizes.network_sizes(stages.shared.codes, 1),
+           "sizes_npe": sizes.network_sizes(stages.shared.codes, n_pes),
+           "fixed_point": [{"name": l.name, "frac_in": l.frac_in, "frac_w": l.frac_w,
+                            "shift": l.shift, "frac_out": l.frac_out, "relu": l.relu,
+                            "codebook": l.codebook.tolist()} for l in layers],
+           "huffman_files": huf, "cycles_first_vector": cycles,
+           "seconds": round(time.time() - t0, 2)}
+    rep["compression_ratio"] = rep["sizes_1pe"]["total"]["huffman_ratio"]
+    atomic.write_json(out / "report.json", rep)
+    atomic.write_text(out / "report.md", report_md(rep))
+    return rep
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    kw = {"dataset": args.dataset, "weights": args.weights, "seed": args.seed,
+          **DEFAULTS[args.dataset]}
+    if args.hidden:
+        kw["hidden"] = tuple(int(h) for h in args.hidden.split(","))
+    if args.densities:
+        kw["densities"] = tuple(float(d) for d in args.densities.split(","))
+    if args.epochs:
+        kw["epochs"] = args.epochs
+    return Config(**kw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m models.compress", description=__doc__)
+    p.add_argument("--dataset", choices=["digits", "mnist"], default="digits")
+    p.add_argument("--data-dir", help=f"MNIST folder (default ${datasets.MNIST_ENV} or "
+                                      "../shared/data/mnist-t10k)")
+    p.add_argument("--weights", choices=["kmeans", "log"], default="kmeans")
+    p.add_argument("--pes", type=int, default=4, help="number of PEs, 1..64 (default 4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("build/model"))
+    p.add_argument("--hidden", help="hidden sizes, e.g. 300,100")
+    p.add_argument("--densities", help="per-layer densities after pruning, e.g. 0.08,0.09,0.26")
+    p.add_argument("--epochs", type=int, help="dense training epochs")
+    p.add_argument("--vectors", type=int, default=16, help="test vectors to export")
+    p.add_argument("--ptr-w", type=int, default=memimage.PTR_W, help="pointer width in bits")
+    p.add_argument("--no-cache", action="store_true", help="retrain even when cached")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        if not 1 <= args.pes <= 64:
+            raise ValueError(f"--pes must be in 1..64, got {args.pes}")
+        rep = run(config_from_args(args), args.out, args.pes, args.data_dir, not args.no_cache,
+                  args.vectors, args.ptr_w)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    a = rep["accuracy"]
+    print(f"{rep['dataset']} {rep['weights']}: float {a['float']:.2f} %, pruned {a['pruned']:.2f} %, "
+          f"shared {a['shared']:.2f} %, fixed point {a['fixed']:.2f} %, compression "
+          f"{rep['compression_ratio']:.1f}x ({'cached, ' if rep['cached'] else ''}"
+          f"{rep['seconds']} s) -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The golden integer model: what the engine computes, bit for bit, and its cycle estimate.
+
+Everything is computed from the CSC encoding (v, z, ptr per PE), so an encoding bug shows up
+here too. Sums are exact integers (order-independent): the accumulator bound of
+docs/FORMATS.md guarantees |acc| < 2^(ACC_W-1) <= 2^47, so float64 matrix products are exact
+and used for speed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models import fixedpoint as fp
+from models.csc import CSCLayer, entry_positions
+
+ACT_W = 16
+ACC_W = 48
+EXP_W = 4
+
+
+def weights(layer: CSCLayer, codebook: np.ndarray) -> np.ndarray:
+    """(n_rows, n_cols) integer weights decoded from the CSC: ``codebook[v]``; padding adds 0."""
+    cb = np.asarray(codebook, dtype=np.int64)
+    if cb.shape != (16,):
+        raise ValueError(f"codebook must have 16 entries, got shape {cb.shape}")
+    if cb[0] != 0:
+        raise ValueError(f"codebook entry 0 must be 0 (padding), got {cb[0]}")
+    w = np.zeros((layer.n_rows, layer.n_cols), dtype=np.int64)
+    for pe in layer.pes:
+        cols, rows = entry_positions(pe, layer.n_cols)
+        np.add.at(w, (pe.rows[rows], cols), cb[pe.v.astype(np.int64)])
+    return w
+
+
+def check_acc_bound(w: np.ndarray, acc_w: int = ACC_W, act_w: int = ACT_W) -> int:
+    """``max_r sum_c |w[r,c]| * 2^(act_w-1)``; ValueError unless below ``2^(acc_w-1)``."""
+    worst = int(np.abs(w).sum(axis=1).max(initial=0)) << (act_w - 1)
+    if worst >= 1 << (acc_w - 1):
+        raise ValueError(f"accumulator bound broken: max_r sum_c |w| * 2^{act_w - 1} = {worst} "
+                         f">= 2^{acc_w - 1}")
+    return worst
+
+
+def _exact_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w.T`` exactly, given that every partial sum stays below 2^53 in magnitude."""
+    return np.rint(x.astype(np.float64) @ w.T.astype(np.float64)).astype(np.int64)
+
+
+def layer_forward(layer: CSCLayer, codebook: np.ndarray, x: np.ndarray, shift: int, relu: bool,
+                  acc_w: int = ACC_W) -> tuple[np.ndarray, np.ndarray]:
+    """Accumulators and outputs of one layer, indexed by global row.
+
+    ``x`` is (n_cols,) or (batch, n_cols) of 16-bit activations (bias column included).
+    Returns ``(acc, y)`` with ``y = requantize(acc, shift, 16, relu)``.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    if x.shape[-1] != layer.n_cols:
+        raise ValueError(f"x has {x.shape[-1]} columns, the layer {layer.n_cols}")
+    if fp.is_saturated(x, ACT_W).any():
+        raise ValueError(f"activations must be signed {ACT_W}-bit")
+    w = weights(layer, codebook)
+    check_acc_bound(w, acc_w)
+    acc = _exact_matmul(x, w)
+    return acc, fp.requantize(acc, shift, ACT_W, relu)
+
+
+def layer_cycles(layer: CSCLayer, x: np.ndarray) -> dict:
+    """Cycle estimate of one layer for one input vector ``x`` (n_cols, bias column included).
+
+    ``work[k] = sum over active columns of max(1, entries of PE k)``; ideal = entries in active
+    columns / N; deep-queue bound = max work. Padding counts as entries.
+    """
+    x = np.asarray(x).reshape(-1)
+    if len(x) != layer.n_cols:
+        raise ValueError(f"x has {len(x)} columns, the layer {layer.n_cols}")
+    active = x != 0
+    counts = layer.col_counts()[:, active]
+    work = np.maximum(counts, 1).sum(axis=1)
+    entries = int(counts.sum())
+    real = sum(int(np.count_nonzero(pe.v[np.repeat(active, pe.col_counts())]))
+               for pe in layer.pes)
+    return {
+        "n_pes": layer.n_pes,
+        "active_columns": int(active.sum()),
+        "work": [int(w) for w in work],
+        "entries": entries,
+        "useful_macs": real,
+        "padding": entries - real,
+        "ideal": entries / layer.n_pes,
+        "bound": int(work.max(initial=0)),
+        "load_balance": (entries / layer.n_pes) / max(1, int(work.max(initial=0))),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Network level, over the exported formats
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class QLayer:
+    """One exported layer: CSC over slot-ordered columns (+ bias column last) and its formats.
+
+    Columns ``0 .. n_slots_in-1`` read activation slots, column ``n_slots_in`` (when
+    ``has_bias``) reads the constant ``bias_act``. ``codebook`` holds integer values; in log
+    mode every entry is 0 or +-2^e with e in 0..15.
+    """
+
+    csc: CSCLayer
+    codebook: np.ndarray
+    shift: int
+    relu: bool
+    has_bias: bool
+    bias_act: int
+    n_in: int
+    n_slots_in: int
+    mode: str = "linear"  # or "log"
+    frac_in: int = 0
+    frac_w: int = 0
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_out(self) -> int:
+        return self.csc.n_rows
+
+    @property
+    def n_slots_out(self) -> int:
+        return self.csc.n_slots
+
+    @property
+    def frac_out(self) -> int:
+        return self.frac_in + self.frac_w - self.shift
+
+
+def to_slots(y: np.ndarray, layer: CSCLayer) -> np.ndarray:
+    """Row-indexed outputs (batch, n_rows) to slot order (batch, n_slots); empty slots are 0."""
+    out = np.zeros(y.shape[:-1] + (layer.n_slots,), dtype=np.int64)
+    out[..., layer.slot_of_row()] = y
+    return out
+
+
+def from_slots(y_slots: np.ndarray, layer: CSCLayer) -> np.ndarray:
+    """Slot-ordered outputs back to row order."""
+    return np.asarray(y_slots)[..., layer.slot_of_row()]
+
+
+def slot_columns(w: np.ndarray, prev: CSCLayer | None) -> np.ndarray:
+    """Renumber the input columns of ``w`` (n_rows, n_in) into the slot order of the previous
+    layer's outputs (identity when there is no previous layer); empty slots get zero columns."""
+    if prev is None:
+        return w
+    out = np.zeros((w.shape[0], prev.n_slots), dtype=w.dtype)
+    out[:, prev.slot_of_row()] = w
+    return out
+
+
+def network_forward(layers: list[QLayer], x_q: np.ndarray, acc_w: int = ACC_W
+                    ) -> list[dict[str, np.ndarray]]:
+    """Run quantized inputs (batch, n_in) through every layer. Returns, per layer, ``input``
+    (slot order, bias column included), ``acc`` and ``y`` (row order) and ``y_slots``."""
+    a = np.atleast_2d(np.asarray(x_q, dtype=np.int64))
+    out = []
+    for i, lay in enumerate(layers):
+        if a.shape[1] != lay.n_slots_in:
+            raise ValueError(f"layer {i} expects {lay.n_slots_in} input slots, got {a.shape[1]}")
+        if lay.has_bias:
+            a = np.concatenate([a, np.full((a.shape[0], 1), lay.bias_act, dtype=np.int64)], axis=1)
+        acc, y = layer_forward(lay.csc, lay.codebook, a, lay.shift, lay.relu, acc_w)
+        y_slots = to_slots(y, lay.csc)
+        out.append({"input": a, "acc": acc, "y": y, "y_slots": y_slots})
+        a = y_slots
+    return out

@@ -1,0 +1,280 @@
+"""Training and the float compression stages: magnitude pruning with retraining, k-means weight
+sharing with centroid fine-tuning, and INQ-style power-of-two weights.
+
+Every layer is handled as its augmented matrix ``[W | b]`` (the bias as the last column, as the
+engine stores it), so pruning masks, codes and codebooks cover the bias too. Biases are never
+pruned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from models.data import Dataset
+
+N_CODES = 16  # 4-bit index; code 0 is the value 0
+
+
+def lenet(n_in: int, hidden: tuple[int, ...] = (300, 100), n_out: int = 10) -> nn.Sequential:
+    """LeNet-300-100 (fully connected, ReLU between layers)."""
+    sizes = [n_in, *hidden, n_out]
+    mods: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        mods.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            mods.append(nn.ReLU())
+    return nn.Sequential(*mods)
+
+
+def linear_layers(model: nn.Sequential) -> list[tuple[nn.Linear, bool]]:
+    """(Linear, followed by ReLU) of a Sequential of Linear and ReLU layers; ValueError else."""
+    out: list[tuple[nn.Linear, bool]] = []
+    for m in model:
+        if isinstance(m, nn.Linear):
+            out.append((m, False))
+        elif isinstance(m, nn.ReLU) and out and not out[-1][1]:
+            out[-1] = (out[-1][0], True)
+        else:
+            raise ValueError(f"only Linear layers each optionally followed by one ReLU, got {m}")
+    if not out:
+        raise ValueError("the model has no Linear layer")
+    return out
+
+
+def augmented(lin: nn.Linear) -> np.ndarray:
+    """``[W | b]`` of a Linear layer as float64 (a zero column when it has no bias)."""
+    w = lin.weight.detach().double().numpy()
+    b = lin.bias.detach().double().numpy() if lin.bias is not None else np.zeros(w.shape[0])
+    return np.concatenate([w, b[:, None]], axis=1)
+
+
+def set_augmented(lin: nn.Linear, wb: np.ndarray) -> None:
+    """Write ``[W | b]`` back into a Linear layer."""
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(wb[:, :-1]))
+        if lin.bias is not None:
+            lin.bias.copy_(torch.from_numpy(wb[:, -1]))
+
+
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy in percent."""
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x)).argmax(1).numpy()
+    return float((pred == y).mean() * 100)
+
+
+def fit(model: nn.Module, data: Dataset, epochs: int, lr: float, seed: int, desc: str,
+        after_step=None, params=None, batch: int = 64) -> None:
+    """Adam on cross-entropy; ``after_step()`` runs after every optimizer step (masks)."""
+    gen = torch.Generator().manual_seed(seed)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    opt = torch.optim.Adam(params if params is not None else model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
+    for _ in tqdm(range(epochs), desc=desc, leave=False, unit="epoch"):
+        for idx in torch.randperm(len(x), generator=gen).split(batch):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+            if after_step is not None:
+                after_step()
+        sched.step()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pruning
+# ---------------------------------------------------------------------------------------------
+def magnitude_mask(wb: np.ndarray, density: float) -> np.ndarray:
+    """Keep the ``density`` fraction of weights (not the bias column) of largest magnitude."""
+    w = np.abs(wb[:, :-1])
+    keep = max(1, int(round(density * w.size)))
+    thr = np.partition(w.ravel(), w.size - keep)[w.size - keep]
+    mask = np.ones_like(wb, dtype=bool)
+    mask[:, :-1] = w >= thr
+    return mask
+
+
+def apply_masks(layers: list[tuple[nn.Linear, bool]], masks: list[np.ndarray]) -> None:
+    """Zero the pruned weights."""
+    for (lin, _), m in zip(layers, masks):
+        set_augmented(lin, augmented(lin) * m)
+
+
+def prune(model: nn.Sequential, data: Dataset, densities: list[float], steps: int, epochs: int,
+          lr: float, seed: int) -> list[np.ndarray]:
+    """Iterative magnitude pruning to per-layer ``densities`` in ``steps`` geometric steps, with
+    ``epochs`` of retraining after each; returns the masks of ``[W | b]``."""
+    layers = linear_layers(model)
+    if len(densities) != len(layers):
+        raise ValueError(f"{len(densities)} densities for {len(layers)} layers")
+    masks: list[np.ndarray] = []
+    for step in range(1, steps + 1):
+        masks = [magnitude_mask(augmented(lin), d ** (step / steps))
+                 for (lin, _), d in zip(layers, densities)]
+        apply_masks(layers, masks)
+        t = [torch.from_numpy(m) for m in masks]
+
+        def reapply() -> None:
+            with torch.no_grad():
+                for (lin, _), m in zip(layers, t):
+                    lin.weight.mul_(m[:, :-1])
+        fit(model, data, epochs, lr, seed + step, f"prune {step}/{steps}", reapply)
+    return masks
+
+
+# ---------------------------------------------------------------------------------------------
+# Weight sharing
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Shared:
+    """Per layer: codes (n_out, n_in + 1) in 0..15 (0 = zero) and a float codebook of 16 values
+    (entry 0 = 0), plus the ReLU flags."""
+
+    codes: list[np.ndarray]
+    codebooks: list[np.ndarray]
+    relu: list[bool]
+    mode: str = "kmeans"
+
+    def matrices(self) -> list[np.ndarray]:
+        """The float ``[W | b]`` of every layer."""
+        return [cb[c] for cb, c in zip(self.codebooks, self.codes)]
+
+
+def kmeans_1d(values: np.ndarray, k: int, iters: int = 50) -> np.ndarray:
+    """Lloyd's k-means in 1-D with linear initialisation over [min, max]; sorted centroids."""
+    c = np.linspace(values.min(), values.max(), k)
+    for _ in range(iters):
+        edges = (c[1:] + c[:-1]) / 2
+        lab = np.searchsorted(edges, values)
+        sums = np.bincount(lab, weights=values, minlength=k)
+        cnt = np.bincount(lab, minlength=k)
+        new = np.where(cnt > 0, sums / np.maximum(cnt, 1), c)
+        if np.allclose(new, c):
+            break
+        c = new
+    return np.sort(c)
+
+
+def nearest_codes(wb: np.ndarray, mask: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """Code (1..15) of the nearest non-zero entry for every kept weight, 0 elsewhere."""
+    nz = codebook[1:]
+    order = np.argsort(nz)
+    edges = (nz[order][1:] + nz[order][:-1]) / 2
+    codes = order[np.searchsorted(edges, wb)] + 1
+    return np.where(mask, codes, 0)
+
+
+def kmeans_share(model: nn.Sequential, masks: list[np.ndarray]) -> Shared:
+    """Per-layer k-means over the kept weights: 15 centroids (code 0 stays 0)."""
+    layers = linear_layers(model)
+    codes, books = [], []
+    for (lin, _), m in zip(layers, masks):
+        wb = augmented(lin)
+        cb = np.concatenate([[0.0], kmeans_1d(wb[m], N_CODES - 1)])
+        codes.append(nearest_codes(wb, m, cb))
+        books.append(cb)
+    return Shared(codes, books, [r for _, r in layers], "kmeans")
+
+
+class SharedNet(nn.Module):
+    """Forward pass with shared weights ``[0, centroids][codes]``: the gradient of a centroid is
+    the sum of the gradients of its weights."""
+
+    def __init__(self, shared: Shared):
+        super().__init__()
+        self.shared = shared
+        self.centroids = nn.ParameterList(
+            [nn.Parameter(torch.from_numpy(cb[1:].astype(np.float32))) for cb in shared.codebooks])
+        self.codes = [torch.from_numpy(c) for c in shared.codes]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for cent, codes, relu in zip(self.centroids, self.codes, self.shared.relu):
+            wb = torch.cat([cent.new_zeros(1), cent])[codes]
+            x = x @ wb[:, :-1].T + wb[:, -1]
+            if relu:
+                x = torch.relu(x)
+        return x
+
+    def export(self) -> Shared:
+        books = [np.concatenate([[0.0], c.detach().double().numpy()]) for c in self.centroids]
+        return Shared(self.shared.codes, books, self.shared.relu, self.shared.mode)
+
+
+def finetune_centroids(shared: Shared, data: Dataset, epochs: int, lr: float, seed: int) -> Shared:
+    """Train the centroids only (codes fixed)."""
+    net = SharedNet(shared)
+    fit(net, data, epochs, lr, seed, "centroids")
+    return net.export()
+
+
+def load_shared(model: nn.Sequential, shared: Shared) -> nn.Sequential:
+    """Write the shared weights into ``model`` (in place) and return it."""
+    for (lin, _), wb in zip(linear_layers(model), shared.matrices()):
+        set_augmented(lin, wb)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Power-of-two weights (INQ)
+# ---------------------------------------------------------------------------------------------
+def log_levels(values: np.ndarray, n: int = N_CODES - 1) -> np.ndarray:
+    """``n`` signed powers of two for a layer's kept weights: for each sign a window of
+    consecutive exponents ending at that sign's largest rounded exponent (INQ's n1), the
+    windows sized by the share of weights of each sign; sorted."""
+    out = []
+    n_pos = int(np.clip(round(n * np.mean(values > 0)), 1, n - 1))
+    for sign, count in ((1.0, n_pos), (-1.0, n - n_pos)):
+        mags = np.abs(values[np.sign(values) == sign])
+        top = mags.max() if len(mags) else np.abs(values).max()
+        e_max = int(np.floor(np.log2(top * 4 / 3)))
+        out += [sign * 2.0 ** (e_max - i) for i in range(count)]
+    return np.sort(np.array(out))
+
+
+def nearest_level(w: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Nearest value among ``levels`` and 0 (a weight smaller than half the smallest level of its
+    sign becomes 0, as in INQ)."""
+    cand = np.concatenate([[0.0], levels])
+    order = np.argsort(cand)
+    edges = (cand[order][1:] + cand[order][:-1]) / 2
+    return cand[order][np.searchsorted(edges, w)]
+
+
+def inq(model: nn.Sequential, masks: list[np.ndarray], data: Dataset,
+        fractions: tuple[float, ...], epochs: int, lr: float, seed: int) -> Shared:
+    """Incremental network quantization: at each step the largest remaining weights (cumulative
+    ``fractions`` of the kept weights) are fixed to powers of two, the others retrained."""
+    layers = linear_layers(model)
+    levels = [log_levels(augmented(lin)[m]) for (lin, _), m in zip(layers, masks)]
+    frozen = [np.zeros_like(m) for m in masks]
+    for step, frac in enumerate(fractions, 1):
+        for i, ((lin, _), m) in enumerate(zip(layers, masks)):
+            wb = augmented(lin)
+            mag = np.where(m, np.abs(wb), -1.0)
+            keep = int(round(frac * m.sum()))
+            thr = np.sort(mag[m])[::-1][keep - 1] if keep else np.inf
+            frozen[i] = m & (mag >= thr)
+            set_augmented(lin, np.where(frozen[i], nearest_level(wb, levels[i]), wb * m))
+        if frac >= 1.0:
+            break
+        fixed = [(torch.from_numpy(augmented(lin)), torch.from_numpy(f | ~m))
+                 for (lin, _), f, m in zip(layers, frozen, masks)]
+
+        def restore() -> None:
+            with torch.no_grad():
+                for (lin, _), (val, fz) in zip(layers, fixed):
+                    lin.weight.copy_(torch.where(fz[:, :-1], val[:, :-1].float(), lin.weight))
+                    if lin.bias is not None:
+                        lin.bias.copy_(torch.where(fz[:, -1], val[:, -1].float(), lin.bias))
+        fit(model, data, epochs, lr, seed + 100 + step, f"inq {step}/{len(fractions)}", restore)
+    codes, books = [], []
+    for (lin, _), m, lev in zip(layers, masks, levels):
+        wb = augmented(lin)
+        cb = np.concatenate([[0.0], lev])
+        codes.append(nearest_codes(wb, m & (wb != 0), cb))
+        books.append(cb)
+    return Shared(codes, books, [r for _, r in layers], "log")

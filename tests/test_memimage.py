@@ -1,0 +1,135 @@
+"""Memory images and manifest: round trip, layout, and every malformed input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import random_network
+from models import atomic, csc, golden, memimage as mi
+
+
+def _export(tmp_path, rng, n_pes=4, mode="linear", permute=False):
+    net = random_network(rng, [20, 30, 11, 7], n_pes, mode=mode, permute=permute)
+    return net, mi.write_images(tmp_path, net)
+
+
+def _lines(path):
+    return path.read_text().splitlines()
+
+
+@pytest.mark.parametrize("n_pes,mode,permute", [(1, "linear", False), (4, "log", True),
+                                                (64, "linear", False)])
+def test_round_trip(tmp_path, rng, n_pes, mode, permute):
+    net, m = _export(tmp_path, rng, n_pes, mode, permute)
+    m2, back = mi.read_images(tmp_path)
+    assert m2 == json.loads(json.dumps(m))
+    x = rng.integers(-500, 500, (3, 20))
+    for a, b in zip(golden.network_forward(net, x), golden.network_forward(back, x)):
+        assert np.array_equal(a["y_slots"], b["y_slots"])
+    for la, lb in zip(net, back):
+        assert np.array_equal(la.codebook, lb.codebook)
+        for pa, pb in zip(la.csc.pes, lb.csc.pes):
+            assert np.array_equal(pa.v, pb.v) and np.array_equal(pa.ptr, pb.ptr)
+            assert np.array_equal(pa.rows, pb.rows)
+
+
+def test_layout(tmp_path, rng):
+    net, m = _export(tmp_path, rng)
+    l0, l1 = m["layers"][:2]
+    assert l0["ptr_base"] == 0 and l1["ptr_base"] == 22  # 21 pointers, rounded up to even
+    assert l1["spm_base"] == max(-(-e // 8) for e in l0["entries_per_pe"])
+    assert l1["n_cols"] == l1["n_slots_in"] + 1 == 33 and l0["n_slots_out"] == 32
+    spm = _lines(tmp_path / "spm_pe0.hex")
+    assert len(spm) == m["words"]["spm"] and all(len(s) == 16 for s in spm)
+    even, odd = _lines(tmp_path / "ptr_even_pe1.hex"), _lines(tmp_path / "ptr_odd_pe1.hex")
+    assert len(even) == len(odd) == m["words"]["ptr_bank"] and len(even[0]) == 5
+    # pointers are absolute entry addresses: layer 1 starts at 8 * spm_base
+    assert int(even[l1["ptr_base"] // 2], 16) == 8 * l1["spm_base"]
+    p = net[0].csc.pes[1].ptr
+    assert [int(s, 16) for s in even[:3]] == p[0:6:2].tolist()
+    assert [int(s, 16) for s in odd[:3]] == p[1:6:2].tolist()
+    cb = _lines(tmp_path / "codebook.hex")
+    assert len(cb) == 48 and int(cb[16 + 1], 16) == int(net[1].codebook[1]) & 0xFFFF
+
+
+def test_log_codebook_words():
+    values = np.array([0, 1, -1, 2 ** 15, -(2 ** 3)] + [0] * 11)
+    words = mi.codebook_words(values, "log")
+    assert words[:5].tolist() == [0b010000, 0, 0b100000, 15, 0b100011]
+    assert np.array_equal(mi.codebook_values(words, "log"), values)
+    with pytest.raises(ValueError, match="log codebook"):
+        mi.codebook_words(np.array([3] + [0] * 15), "log")
+    with pytest.raises(ValueError, match="16-bit"):
+        mi.codebook_words(np.array([40000] + [0] * 15), "linear")
+
+
+def _corrupt(tmp_path, name, fn):
+    path = tmp_path / name
+    path.write_text(fn(path.read_text()))
+    return path
+
+
+@pytest.mark.parametrize("name,fn,match", [
+    ("manifest.json", lambda s: s[:-20], "manifest.json: not valid JSON"),
+    ("manifest.json", lambda s: s.replace('"shift"', '"shfit"', 1), r"layers\[0\]\.shift: missing"),
+    ("manifest.json", lambda s: s.replace('"relu": true', '"relu": 1', 1), r"relu: expected bool"),
+    ("manifest.json", lambda s: s.replace('"eie-kit-manifest"', '"other"'), "format 'other'"),
+    ("manifest.json", lambda s: s.replace('"n_pes": 4', '"n_pes": 5'), "files.spm: expected 5"),
+    ("spm_pe2.hex", lambda s: s + "0000000000000000\n", "spm_pe2.hex: wrong length"),
+    ("spm_pe2.hex", lambda s: "\n".join(s.splitlines()[:-1]), "spm_pe2.hex: wrong length"),
+    ("ptr_odd_pe0.hex", lambda s: s.replace(s.splitlines()[0], "zz", 1), "ptr_odd_pe0.hex: line 1"),
+    ("codebook.hex", lambda s: "0001\n" + s.split("\n", 1)[1], "codebook.hex: layer 0: codebook entry 0"),
+])
+def test_malformed(tmp_path, rng, name, fn, match):
+    _export(tmp_path, rng)
+    _corrupt(tmp_path, name, fn)
+    with pytest.raises(mi.FormatError, match=match):
+        mi.read_images(tmp_path)
+
+
+def test_decreasing_pointers(tmp_path, rng):
+    net, _ = _export(tmp_path, rng)
+    assert net[0].csc.pes[3].ptr[2] > 0
+    _corrupt(tmp_path, "ptr_even_pe3.hex", lambda s: s.replace(s.splitlines()[1], "fffff", 1))
+    with pytest.raises(mi.FormatError, match="ptr_even_pe3.hex: pointer array decreases at column 2"):
+        mi.read_images(tmp_path)
+
+
+def test_code_beyond_codebook(tmp_path, rng):
+    net, m = _export(tmp_path, rng)
+    size = m["layers"][0]["codebook_size"]
+    _corrupt(tmp_path, "manifest.json", lambda s: s.replace(f'"codebook_size": {size}', '"codebook_size": 3', 1))
+    with pytest.raises(mi.FormatError, match=r"spm_pe0.hex: code \d+ beyond the codebook of 3"):
+        mi.read_images(tmp_path)
+
+
+def test_missing_files(tmp_path, rng):
+    with pytest.raises(mi.FormatError, match="manifest.json: missing manifest"):
+        mi.read_images(tmp_path)
+    _export(tmp_path, rng)
+    (tmp_path / "spm_pe1.hex").unlink()
+    with pytest.raises(mi.FormatError, match="spm_pe1.hex: missing"):
+        mi.read_images(tmp_path)
+
+
+def test_nothing_written_on_error(tmp_path, rng):
+    net = random_network(rng, [20, 30, 7], 2)
+    with pytest.raises(ValueError, match="PTR_W"):
+        mi.write_images(tmp_path / "out", net, ptr_w=4)
+    assert not (tmp_path / "out").exists()
+    big = random_network(rng, [3, 2], 1)
+    big[0].codebook = np.concatenate([[0], np.full(15, 32767)])
+    big[0].csc = csc.encode(np.ones((2, 140_000), dtype=int), 1)  # sum |w| * 2^15 >= 2^47
+    with pytest.raises(ValueError, match="accumulator bound"):
+        mi.write_images(tmp_path / "out", big)
+    assert not (tmp_path / "out").exists()
+
+
+def test_atomic_write_leaves_no_temp(tmp_path):
+    atomic.write_text(tmp_path / "a" / "f.txt", "x")
+    with pytest.raises(TypeError):
+        atomic.write_json(tmp_path / "a" / "g.json", {"x": object()})
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.txt"]

@@ -1,0 +1,155 @@
+"""Compression stages, fixed-point conversion against float, datasets, and the pipeline."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import data_dir
+from models import compress, data, fixedpoint as fp, golden, huffman, memimage, quantize, sizes, train
+
+
+def test_linear_layers():
+    assert [r for _, r in train.linear_layers(train.lenet(8, (5, 4), 3))] == [True, True, False]
+    for bad in (nn.Sequential(nn.Linear(2, 2), nn.Tanh()), nn.Sequential(nn.ReLU()),
+                nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.ReLU())):
+        with pytest.raises(ValueError):
+            train.linear_layers(bad)
+
+
+def test_magnitude_mask_and_kmeans(rng):
+    wb = rng.normal(size=(50, 41))
+    m = train.magnitude_mask(wb, 0.1)
+    assert m[:, -1].all() and m[:, :-1].sum() == 200
+    assert np.abs(wb[:, :-1][m[:, :-1]]).min() >= np.abs(wb[:, :-1][~m[:, :-1]]).max()
+    centers = np.linspace(-1, 1, 15)
+    vals = np.repeat(centers, 40) + rng.normal(scale=0.01, size=600)
+    assert np.allclose(train.kmeans_1d(vals, 15), centers, atol=0.01)
+    cb = np.concatenate([[0.0], centers])
+    codes = train.nearest_codes(np.array([[-0.99, 0.02, 0.5]]), np.array([[True, False, True]]), cb)
+    assert codes.tolist() == [[1, 0, 12]]
+
+
+def test_log_levels():
+    vals = np.array([0.3, -0.02, 0.011, -0.7, 0.05, 0.001])
+    lev = train.log_levels(vals)
+    assert len(lev) == 15 and np.allclose(np.log2(np.abs(lev)), np.round(np.log2(np.abs(lev))))
+    assert lev.max() == 0.25 and lev.min() == -0.5  # INQ: 2^floor(log2(4/3 max))
+    q = train.nearest_level(np.array([0.3, 0.37, 0.0, -0.7]), lev)
+    assert q.tolist() == [0.25, 0.25, 0.0, -0.5]
+
+
+def _random_shared(rng, sizes_, mode="kmeans") -> train.Shared:
+    codes, books, relu = [], [], []
+    for i, (a, b) in enumerate(zip(sizes_[:-1], sizes_[1:])):
+        codes.append(np.where(rng.random((b, a + 1)) < 0.4, rng.integers(1, 16, (b, a + 1)), 0))
+        if mode == "log":
+            books.append(np.r_[0.0, rng.choice([-1, 1], 15) * 2.0 ** -rng.integers(1, 8, 15)])
+        else:
+            books.append(np.r_[0.0, rng.normal(scale=0.3, size=15)])
+        relu.append(i < len(sizes_) - 2)
+    return train.Shared(codes, books, relu, mode)
+
+
+@pytest.mark.parametrize("mode,n_pes", [("kmeans", 1), ("kmeans", 5), ("log", 3)])
+def test_fixed_point_within_quantization_bound(rng, mode, n_pes):
+    """Golden integer outputs against the float network, within a propagated error bound."""
+    sh = _random_shared(rng, [30, 20, 12, 6], mode)
+    x = rng.random((200, 30))
+    layers = quantize.to_qlayers(sh, x, n_pes)
+    res = golden.network_forward(layers, quantize.quantize_input(layers, x))
+    a, err = x, 2.0 ** -(layers[0].frac_in + 1)  # input rounding
+    for lay, codes, wb, r in zip(layers, sh.codes, sh.matrices(), res):
+        wq = fp.dequantize(lay.codebook, lay.frac_w)[codes]
+        dw = np.abs(wq - wb).max()
+        a_aug = np.c_[a, np.ones(len(a))]
+        err = (np.abs(wb[:, :-1]).sum(1).max() * err + dw * (np.abs(a_aug).sum(1).max() + err * wb.shape[1])
+               + 2.0 ** -(lay.frac_out + 1))
+        a = a_aug @ wb.T
+        if lay.relu:
+            a = np.maximum(a, 0)
+        got = fp.dequantize(r["y"], lay.frac_out)
+        assert not fp.is_saturated(r["acc"] >> lay.shift, 16).any()
+        assert np.abs(got - a).max() <= err
+        assert np.abs(got - a).max() < 0.05 * np.abs(a).max()
+    assert (quantize.predict(layers, x) == a.argmax(1)).mean() > 0.9
+
+
+def test_int_codebook():
+    cb, frac = quantize.int_codebook(np.r_[0.0, 0.5, -0.25, 2.0 ** -10, np.zeros(12)], "log")
+    assert frac == 10 and cb[:4].tolist() == [0, 512, -256, 1]
+    cb, frac = quantize.int_codebook(np.r_[0.0, 0.9, -0.3, np.zeros(13)], "linear")
+    assert frac == 15 and cb[1] == round(0.9 * 2 ** 15)
+    with pytest.raises(ValueError, match="span"):
+        quantize.int_codebook(np.r_[0.0, 1.0, 2.0 ** -16, np.zeros(13)], "log")
+
+
+def test_sizes_account_exactly(rng):
+    codes = np.where(rng.random((40, 31)) < 0.1, rng.integers(1, 16, (40, 31)), 0)
+    s = sizes.layer_sizes(codes)
+    assert s["entries"] == s["nonzero"] + s["padding"] and s["params"] == 40 * 31
+    assert s["shared_bits"] == 8 * s["entries"] + s["pointer_bits"] + 256
+    assert s["pointer_bits"] == 32 * s["entries"].bit_length()
+    assert s["huffman_bits"] < s["shared_bits"] + 128
+
+
+def test_mnist_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    with pytest.raises(FileNotFoundError, match="nowhere: MNIST folder not found"):
+        data.mnist(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
+        data.mnist(tmp_path)
+    bad = tmp_path / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + (2).to_bytes(4, "big") * 3 + b"\x00" * 7))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + (2).to_bytes(4, "big") + b"\x01\x02")
+    with pytest.raises(ValueError, match="images-idx3-ubyte.gz: 7 data bytes, header says 8"):
+        data.mnist(tmp_path)
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="images-idx3-ubyte.gz: cannot read"):
+        data.mnist(tmp_path)
+    assert compress.main(["--dataset", "mnist", "--data-dir", str(tmp_path / "x"),
+                          "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_mnist_split():
+    d = data.mnist(data_dir("MNIST_DIR", "mnist-t10k"))
+    assert d.x_train.shape == (8000, 784) and d.x_test.shape == (2000, 784)
+    assert 0 <= d.x_train.min() and d.x_train.max() <= 1
+
+
+TINY = dict(hidden=(16, 8), densities=(0.5, 0.5, 0.8), epochs=10, lr=1e-2, prune_steps=2, prune_epochs=2,
+            share_epochs=1, inq_fractions=(0.5, 1.0), inq_epochs=1)
+
+
+@pytest.mark.parametrize("weights,n_pes", [("kmeans", 3), ("log", 1)])
+def test_pipeline(tmp_path, weights, n_pes):
+    torch.set_num_threads(1)
+    cfg = compress.Config(weights=weights, **TINY)
+    rep = compress.run(cfg, tmp_path, n_pes, n_vectors=5)
+    assert not rep["cached"] and set(rep["accuracy"]) == {"float", "pruned", "shared", "fixed"}
+    assert rep["accuracy"]["fixed"] > 50
+    m, layers = memimage.read_images(tmp_path)
+    assert m["weights"] == weights and len(layers) == 3 and m["n_pes"] == n_pes
+    assert all(l.mode == ("log" if weights == "log" else "linear") for l in layers)
+    xq = memimage.read_hex(tmp_path / "vectors" / "input.hex", 4).astype(np.int64).reshape(5, -1)
+    xq = np.where(xq >= 1 << 15, xq - (1 << 16), xq)
+    res = golden.network_forward(layers, xq)
+    for i, r in enumerate(res):
+        want = memimage.read_hex(tmp_path / m["vectors"]["outputs"][i], 4).reshape(5, -1)
+        assert np.array_equal(r["y_slots"] & 0xFFFF, want)
+    again = compress.run(cfg, tmp_path, n_pes, n_vectors=5)
+    assert again["cached"] and again["accuracy"] == rep["accuracy"]
+    assert json.loads((tmp_path / "report.json").read_text())["cached"]
+    assert "| fc1 64x16 |" in (tmp_path / "report.md").read_text()
+    assert "## Cycle estimate" in (tmp_path / "report.md").read_text()
+    for name, c in zip(("fc1", "fc2", "fc3"), rep["sizes_1pe"]["layers"]):
+        v = huffman.unpack((tmp_path / "huffman" / f"{name}_v.huf").read_bytes(), name)
+        assert len(v) == c["entries"] and (v == 0).sum() == c["padding"]
+    for f in ("dense.pt", "pruned.pt", "shared.pt"):
+        assert (tmp_path / f).is_file()

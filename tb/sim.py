@@ -63,10 +63,12 @@ def run(
     parameters: Mapping[str, object] | None = None,
     extra_env: Mapping[str, str] | None = None,
     testcase: str | None = None,
+    plusargs: list[str] | None = None,
 ) -> Path:
     """Build ``toplevel`` from ``sources`` with ``parameters`` and run the cocotb tests of
-    ``test_module`` (a dotted module name) on ``sim``. Raises AssertionError naming every failed
-    cocotb test; returns the build folder (results.xml, waves)."""
+    ``test_module`` (a dotted module name) on ``sim``, with simulator ``plusargs`` (for example
+    ``+EIE_INIT_DIR=<dir>``). Raises AssertionError naming every failed cocotb test; returns the
+    build folder (results.xml, waves)."""
     parameters = dict(parameters or {})
     build_dir = case_dir(toplevel, sim, parameters)
     waves = waves_enabled()
@@ -99,6 +101,7 @@ def run(
             waves=waves,
             seed=seed,
             testcase=testcase,
+            plusargs=list(plusargs or []),
             extra_env=env,
             timescale=("1ns", "1ps"),
         )

@@ -1,0 +1,127 @@
+"""eie_pe: one processing element (queue, pointer read, sparse-matrix read, arithmetic unit,
+activation read/write) running its share (PE k of N) of random layers from models.csc, with the
+broadcasts the CCU would send (random gaps, honouring q_full). The re-quantized outputs read back
+after the swap must equal golden.layer_forward's outputs of the PE's rows; busy cycles must equal
+the golden work of the PE (max(1, entries) per broadcast column) and the padding counter the
+padding entries of the broadcast columns."""
+
+import cocotb
+import numpy as np
+import pytest
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from models import csc as mcsc
+from models import golden
+from models import memimage
+from tb import eie_common as ec
+from tb import sim as tbsim
+from tb.common import params, rng
+
+DEFAULTS = {"MUL": 1, "QDEPTH": 8, "PTR_W": 20, "PTR_DEPTH": 128, "PTR_AW": 8, "SPM_DEPTH": 256,
+            "SPM_AW": 8, "ACT_DEPTH": 32, "ACT_AW": 5, "CB_AW": 5}
+INPUTS = ("flush", "clear", "count_en", "cnt_clr", "ld_spm", "ld_ptr", "ld_cb", "ld_addr", "ld_data",
+          "ptr_base", "layer", "n_codes", "rows", "shift", "relu", "swap", "push", "push_act",
+          "push_col", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_en", "wb_addr")
+
+
+async def load(dut, sig, addr, data):
+    await FallingEdge(dut.clk)
+    getattr(dut, sig).value = 1
+    dut.ld_addr.value, dut.ld_data.value = addr, int(data)
+    await FallingEdge(dut.clk)
+    getattr(dut, sig).value = 0
+
+
+@cocotb.test()
+async def pe_layers(dut):
+    p = params(DEFAULTS)
+    mode = ec.MODES[p["MUL"]]
+    g = rng(dut)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    for s in INPUTS:
+        getattr(dut, s).value = 0
+    await ec.reset(dut)
+    for trial in range(5):
+        n_pes, k = int(g.choice([1, 4, 16])), 0
+        k = int(g.integers(0, n_pes))
+        rows_k = int(g.integers(1, p["ACT_DEPTH"] + 1))
+        n_rows = n_pes * rows_k
+        n_cols = int(g.integers(5, 2 * p["PTR_DEPTH"] - 8))
+        codes = ec.random_codes(g, n_rows, n_cols, float(g.uniform(0.02, 0.6)))
+        layer = mcsc.encode(codes, n_pes)
+        pe = layer.pes[k]
+        if (len(pe.v) + 7) // 8 + 1 > p["SPM_DEPTH"]:
+            continue
+        cb = ec.random_codebook(g, mode)
+        x = ec.random_acts(g, n_cols, float(g.uniform(0.2, 1.0)))
+        shift = ec.pick_shift(layer, cb, x)
+        relu = bool(g.random() < 0.5)
+        _, y = golden.layer_forward(layer, cb, x, shift, relu)
+        cyc = golden.layer_cycles(layer, x)
+        # memories: entries from word 1 on (a layer not at address 0), pointers at base 2
+        spm_base, ptr_base = 1, 2
+        for a, w in enumerate(mcsc.spm_words(pe.v, pe.z)):
+            await load(dut, "ld_spm", spm_base + a, w)
+        for a, v in enumerate(8 * spm_base + pe.ptr):
+            await load(dut, "ld_ptr", ptr_base + a, v)
+        li = trial % 2
+        for v, w in enumerate(memimage.codebook_words(cb, mode)):
+            await load(dut, "ld_cb", 16 * li + v, w)
+        await FallingEdge(dut.clk)
+        dut.ptr_base.value, dut.layer.value, dut.n_codes.value = ptr_base, li, 16
+        dut.rows.value, dut.shift.value, dut.relu.value = rows_k, shift, int(relu)
+        dut.clear.value = dut.cnt_clr.value = 1
+        await FallingEdge(dut.clk)
+        dut.clear.value = dut.cnt_clr.value = 0
+        dut.count_en.value = 1
+        # broadcasts of the active columns
+        cycles = 0
+        for c in np.nonzero(x)[0]:
+            while True:
+                await FallingEdge(dut.clk)
+                cycles += 1
+                if not int(dut.q_full.value) and g.random() < 0.9:
+                    break
+                dut.push.value = 0
+            dut.push.value, dut.push_act.value, dut.push_col.value = 1, int(x[c]) & 0xFFFF, int(c)
+        await FallingEdge(dut.clk)
+        dut.push.value = 0
+        while not int(dut.idle.value):
+            await FallingEdge(dut.clk)
+            assert not (int(dut.err_code.value) or int(dut.err_row.value)
+                        or int(dut.err_order.value) or int(dut.err_range.value)), "PE error"
+        dut.count_en.value = 0
+        # write-back, swap, read
+        for r in range(rows_k):
+            dut.wb_en.value, dut.wb_addr.value = 1, r
+            await FallingEdge(dut.clk)
+        dut.wb_en.value = 0
+        await FallingEdge(dut.clk)
+        dut.swap.value = 1
+        await FallingEdge(dut.clk)
+        dut.swap.value = 0
+        got = []
+        for r in range(rows_k):
+            dut.rd_en.value, dut.rd_addr.value = 1, r
+            await FallingEdge(dut.clk)
+            got.append(dut.rd_data.value.to_signed())
+        dut.rd_en.value = 0
+        want = [0] * rows_k
+        for r_local, r_global in enumerate(pe.rows):
+            want[r_local] = int(y[r_global])
+        assert got == want, f"trial {trial} (PE {k} of {n_pes}): {got[:8]} != golden {want[:8]}"
+        busy, pad = int(dut.cnt_busy.value), int(dut.cnt_pad.value)
+        act = x != 0
+        want_pad = int(np.count_nonzero(pe.v[np.repeat(act, pe.col_counts())] == 0))
+        assert busy == cyc["work"][k], f"busy {busy} != golden work {cyc['work'][k]}"
+        assert pad == want_pad, f"padding {pad} != golden {want_pad}"
+        dut._log.info("trial %d: PE %d of %d, %d rows, %d entries, work %d: exact", trial, k,
+                      n_pes, rows_k, len(pe.v), busy)
+
+
+@pytest.mark.parametrize("mul,qdepth", [(0, 8), (1, 2)])
+def test_eie_pe(sim, mul, qdepth):
+    tbsim.run(sim, "eie_pe", __name__, ec.sources("eie_pe", "eie_act_queue", "eie_ptr_read",
+                                                   "eie_spmat_read", "eie_arith", "eie_act_rw"),
+              {**DEFAULTS, "MUL": mul, "QDEPTH": qdepth})

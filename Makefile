@@ -30,7 +30,7 @@ yosys:  ## install Yosys with apt-get when missing
 sim: $(VENV_STAMP) icarus  ## the demo: real digit images through the shift-multiplier MAC in RTL (SIM=icarus default)
 	@$(RUN) python scripts/demo_mac.py
 
-test: $(VENV_STAMP) icarus lint  ## the regression: lint, model tests and every cocotb test on both simulators
+test: $(VENV_STAMP) icarus yosys lint  ## the regression: lint, Yosys checks, model tests, every cocotb test on both simulators
 	@mkdir -p build/reports
 	@$(RUN) python -m pytest -n $(JOBS) --junitxml=$(JUNIT) $(PYTEST_ARGS)
 

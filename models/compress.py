@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import importlib
 import io
 import json
 import sys
@@ -66,9 +67,35 @@ class Stages:
     accuracy: dict = field(default_factory=dict)
 
 
-def cache_key(cfg: Config) -> str:
-    blob = json.dumps({"v": CACHE_VERSION, **asdict(cfg)}, sort_keys=True)
+def cache_key(cfg: Config, model: torch.nn.Sequential | None = None) -> str:
+    """Hash of every training setting and, for a user-given network, its architecture."""
+    arch = repr(model) if model is not None else None
+    blob = json.dumps({"v": CACHE_VERSION, **asdict(cfg), "model": arch}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_model(spec: str, n_in: int) -> torch.nn.Sequential:
+    """A user network from ``MODULE:ATTR``: an ``nn.Sequential`` of Linear and ReLU layers, or a
+    callable taking the number of inputs and returning one."""
+    mod_name, sep, attr = spec.partition(":")
+    if not sep or not mod_name or not attr:
+        raise ValueError(f"--model {spec!r}: expected MODULE:ATTR, e.g. mynets:small_mlp")
+    try:
+        obj = getattr(importlib.import_module(mod_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"--model {spec!r}: {e}") from e
+    try:
+        model = obj if isinstance(obj, torch.nn.Module) else obj(n_in)
+    except TypeError as e:
+        raise ValueError(f"--model {spec!r}: calling it with the input count failed: {e}") from e
+    if not isinstance(model, torch.nn.Sequential):
+        raise ValueError(f"--model {spec!r}: expected an nn.Sequential, got {type(model).__name__}")
+    train.linear_layers(model)  # ValueError unless Linear/ReLU only
+    first = next(m for m in model if isinstance(m, torch.nn.Linear))
+    if first.in_features != n_in:
+        raise ValueError(f"--model {spec!r}: first layer takes {first.in_features} inputs, "
+                         f"the dataset has {n_in}")
+    return model
 
 
 def train_stages(cfg: Config, data: datasets.Dataset, model: torch.nn.Sequential | None = None
@@ -93,13 +120,14 @@ def train_stages(cfg: Config, data: datasets.Dataset, model: torch.nn.Sequential
     return Stages(dense, pruned, shared, masks, acc)
 
 
-def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cache: bool = True
-                  ) -> tuple[Stages, bool]:
-    """The cached stages of ``cfg`` or freshly trained ones (then cached); (stages, from cache)."""
-    path = cache_dir / f"{cache_key(cfg)}.pt"
+def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cache: bool = True,
+                  model: torch.nn.Sequential | None = None) -> tuple[Stages, bool]:
+    """The cached stages of ``cfg`` (and ``model``, LeNet when None) or freshly trained ones
+    (then cached); (stages, from cache)."""
+    path = cache_dir / f"{cache_key(cfg, model)}.pt"
     if use_cache and path.is_file():
         return torch.load(path, weights_only=False), True
-    stages = train_stages(cfg, data)
+    stages = train_stages(cfg, data, model)
     buf = io.BytesIO()
     torch.save(stages, buf)
     atomic.write_bytes(path, buf.getvalue())
@@ -189,11 +217,14 @@ def report_md(rep: dict) -> str:
 
 
 def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cache: bool = True,
-        n_vectors: int = 16, ptr_w: int = memimage.PTR_W) -> dict:
+        n_vectors: int = 16, ptr_w: int = memimage.PTR_W, model: str | torch.nn.Sequential | None = None
+        ) -> dict:
     """The whole pipeline; returns the report (also written to ``out``)."""
     t0 = time.time()
     data = datasets.load(cfg.dataset, data_dir)
-    stages, cached = load_or_train(cfg, data, out / "cache", use_cache)
+    if isinstance(model, str):
+        model = load_model(model, data.n_in)
+    stages, cached = load_or_train(cfg, data, out / "cache", use_cache, model)
     layers = quantize.to_qlayers(stages.shared, data.x_train, n_pes)
     acc = dict(stages.accuracy)
     acc["fixed"] = float((quantize.predict(layers, data.x_test) == data.y_test).mean() * 100)
@@ -249,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("build/model"))
     p.add_argument("--hidden", help="hidden sizes, e.g. 300,100")
+    p.add_argument("--model", help="MODULE:ATTR, an nn.Sequential of Linear and ReLU layers (or "
+                                   "a function of the input count returning one) instead of LeNet")
     p.add_argument("--densities", help="per-layer densities after pruning, e.g. 0.08,0.09,0.26")
     p.add_argument("--epochs", type=int, help="dense training epochs")
     p.add_argument("--vectors", type=int, default=16, help="test vectors to export")
@@ -260,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.pes <= 64:
             raise ValueError(f"--pes must be in 1..64, got {args.pes}")
         rep = run(config_from_args(args), args.out, args.pes, args.data_dir, not args.no_cache,
-                  args.vectors, args.ptr_w)
+                  args.vectors, args.ptr_w, args.model)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -153,3 +153,42 @@ def test_pipeline(tmp_path, weights, n_pes):
         assert len(v) == c["entries"] and (v == 0).sum() == c["padding"]
     for f in ("dense.pt", "pruned.pt", "shared.pt"):
         assert (tmp_path / f).is_file()
+
+
+def custom_mlp(n_in: int) -> nn.Sequential:
+    """A user network for --model: two Linear layers, not LeNet."""
+    return nn.Sequential(nn.Linear(n_in, 24), nn.ReLU(), nn.Linear(24, 10))
+
+
+FIXED_NET = nn.Sequential(nn.Linear(64, 10))
+
+
+def test_custom_sequential(tmp_path):
+    torch.set_num_threads(1)
+    cfg = compress.Config(**{**TINY, "hidden": (24,), "densities": (0.5, 0.8)})
+    rep = compress.run(cfg, tmp_path, 2, n_vectors=3, model="test_model:custom_mlp")
+    m, layers = memimage.read_images(tmp_path)
+    assert [(l.n_in, l.n_out) for l in layers] == [(64, 24), (24, 10)]
+    assert rep["accuracy"]["fixed"] > 50
+    # The architecture is part of the cache key: LeNet with the same settings is not a hit.
+    assert compress.cache_key(cfg, custom_mlp(64)) != compress.cache_key(cfg)
+    assert compress.run(cfg, tmp_path, 2, n_vectors=3, model=custom_mlp(64))["cached"]
+
+
+@pytest.mark.parametrize("spec,msg", [
+    ("nocolon", "expected MODULE:ATTR"), ("test_model:missing", "has no attribute"),
+    ("torch.nn:Tanh", "calling it with the input count failed"),
+    ("torch.nn:Identity", "expected an nn.Sequential, got Identity"),
+    ("test_model:FIXED_NET", "first layer takes 64 inputs, the dataset has 10")])
+def test_custom_model_errors(spec, msg):
+    with pytest.raises(ValueError, match=msg):
+        compress.load_model(spec, 10)
+
+
+def test_custom_model_must_be_sequential():
+    with pytest.raises(ValueError, match="expected an nn.Sequential, got Linear"):
+        compress.load_model("test_model:make_linear", 64)
+
+
+def make_linear(n_in: int) -> nn.Linear:
+    return nn.Linear(n_in, 10)

@@ -9,7 +9,7 @@ JOBS       ?= auto
 PYTEST_ARGS ?=
 JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
 
-.PHONY: help venv icarus yosys sim test lint synth model bench-model clean
+.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth model bench-model bench clean
 
 help:  ## list the targets
 	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
@@ -27,8 +27,17 @@ icarus:  ## install Icarus Verilog (and the headers Verilator's FST tracing need
 yosys:  ## install Yosys with apt-get when missing
 	@scripts/bootstrap.sh yosys
 
-sim: $(VENV_STAMP) icarus  ## the demo: real digit images through the shift-multiplier MAC in RTL (SIM=icarus default)
+gtkwave:  ## install GTKWave with apt-get when missing
+	@scripts/bootstrap.sh gtkwave
+
+sim: $(VENV_STAMP) icarus  ## the main job: compressed LeNet-300-100 bit-exact on the engine RTL (IMAGES=100 SIM=icarus|verilator WEIGHTS=kmeans|log WAVES=1)
+	@$(RUN) python scripts/sim_engine.py
+
+demo-mac: $(VENV_STAMP) icarus  ## digit images through the stand-alone shift-multiplier MAC (IMAGES=100)
 	@$(RUN) python scripts/demo_mac.py
+
+waves: $(VENV_STAMP)  ## open the newest FST under build/ in GTKWave with tb/eie.gtkw (prints the command without a display)
+	@$(RUN) python scripts/waves.py
 
 test: $(VENV_STAMP) icarus yosys lint  ## the regression: lint, Yosys checks, model tests, every cocotb test on both simulators
 	@mkdir -p build/reports
@@ -45,6 +54,9 @@ model: $(VENV_STAMP)  ## compress LeNet-300-100 (MODEL_ARGS="--dataset mnist --w
 
 bench-model: $(VENV_STAMP)  ## compression/accuracy benchmark, digits and MNIST -> build/bench/model.{md,json}
 	@$(RUN) python scripts/bench_model.py
+
+bench: $(VENV_STAMP) icarus yosys  ## engine benchmarks: AlexNet FC8 on 64 PEs, sweeps, area, sim speed -> build/bench/report.{md,json}
+	@$(RUN) python scripts/bench_report.py
 
 clean:  ## remove build/ (keeps .venv)
 	rm -rf build

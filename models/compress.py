@@ -1,8 +1,9 @@
 """``python -m models.compress``: train, prune, share (k-means or powers of two), convert to fixed
 point, encode for N PEs, export memory images, test vectors and a report.
 
-Trained stages are cached under ``<out>/cache/<key>.pt`` (the key hashes every setting that
-changes training), so a second run with the same settings takes seconds.
+Trained stages are cached under ``$MODEL_CACHE/<key>.pt`` (default ``build/model-cache``; the
+key hashes every setting that changes training), shared by every output folder, so a second run
+with the same settings takes seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -72,6 +74,12 @@ def cache_key(cfg: Config, model: torch.nn.Sequential | None = None) -> str:
     arch = repr(model) if model is not None else None
     blob = json.dumps({"v": CACHE_VERSION, **asdict(cfg), "model": arch}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    """Where trained stages are cached: ``$MODEL_CACHE``, default ``<repo>/build/model-cache``."""
+    return Path(os.environ.get("MODEL_CACHE",
+                               Path(__file__).resolve().parents[1] / "build" / "model-cache"))
 
 
 def load_model(spec: str, n_in: int) -> torch.nn.Sequential:
@@ -217,14 +225,15 @@ def report_md(rep: dict) -> str:
 
 
 def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cache: bool = True,
-        n_vectors: int = 16, ptr_w: int = memimage.PTR_W, model: str | torch.nn.Sequential | None = None
-        ) -> dict:
+        n_vectors: int = 16, ptr_w: int = memimage.PTR_W, model: str | torch.nn.Sequential | None = None,
+        cache_dir: Path | None = None) -> dict:
     """The whole pipeline; returns the report (also written to ``out``)."""
     t0 = time.time()
     data = datasets.load(cfg.dataset, data_dir)
     if isinstance(model, str):
         model = load_model(model, data.n_in)
-    stages, cached = load_or_train(cfg, data, out / "cache", use_cache, model)
+    cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+    stages, cached = load_or_train(cfg, data, cache_dir, use_cache, model)
     layers = quantize.to_qlayers(stages.shared, data.x_train, n_pes)
     acc = dict(stages.accuracy)
     acc["fixed"] = float((quantize.predict(layers, data.x_test) == data.y_test).mean() * 100)
@@ -287,13 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vectors", type=int, default=16, help="test vectors to export")
     p.add_argument("--ptr-w", type=int, default=memimage.PTR_W, help="pointer width in bits")
     p.add_argument("--no-cache", action="store_true", help="retrain even when cached")
+    p.add_argument("--cache-dir", type=Path, help="training cache (default $MODEL_CACHE or "
+                                                   "build/model-cache)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
         if not 1 <= args.pes <= 64:
             raise ValueError(f"--pes must be in 1..64, got {args.pes}")
         rep = run(config_from_args(args), args.out, args.pes, args.data_dir, not args.no_cache,
-                  args.vectors, args.ptr_w, args.model)
+                  args.vectors, args.ptr_w, args.model, args.cache_dir)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -306,4 +317,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, so that the cached training stages pickle as
+    # models.compress.Stages (loadable by any importer), not as __main__.Stages.
+    from models.compress import main as _main
+
+    sys.exit(_main())

@@ -4,7 +4,8 @@ k-means and log weights; checks the bar (>= 40x compression; accuracy within 0.5
 dense model for k-means, 1 point for log) and writes build/bench/model.json and model.md.
 
 Usage: scripts/venv-run python scripts/bench_model.py [--datasets digits,mnist] [--pes 4]
-Trained models are cached under build/bench/model-cache/<dataset>-<weights>/cache.
+Trained models are cached in the shared training cache ($MODEL_CACHE, default build/model-cache);
+each variant's output goes to build/bench/model-out/<dataset>-<weights>.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in args.weights.split(","):
             cfg = compress.Config(dataset=ds, weights=w, seed=args.seed, **compress.DEFAULTS[ds])
             try:
-                rep = compress.run(cfg, args.out / "model-cache" / f"{ds}-{w}", args.pes, args.data_dir)
+                rep = compress.run(cfg, args.out / "model-out" / f"{ds}-{w}", args.pes, args.data_dir)
             except FileNotFoundError as e:
                 print(f"skip {ds}: {e}", file=sys.stderr)
                 break

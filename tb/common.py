@@ -16,10 +16,16 @@ def params(defaults: Mapping[str, int]) -> dict[str, Any]:
     return {**defaults, **json.loads(os.environ.get("TB_PARAMS", "{}"))}
 
 
+# cocotb.RANDOM_SEED is the run's seed (COCOTB_RANDOM_SEED, which tb.sim sets from SEED) while
+# the test modules are imported, and a per-test seed derived from it and the test's name while
+# a test runs. Reruns take the run's seed. (None when imported outside a simulator, by pytest.)
+RUN_SEED = getattr(cocotb, "RANDOM_SEED", None)
+
+
 def rng(dut) -> np.random.Generator:
-    """A numpy generator seeded from cocotb's seed; logs how to rerun with it."""
+    """A numpy generator seeded from this test's cocotb seed; logs how to rerun the test."""
     seed = cocotb.RANDOM_SEED
-    dut._log.info("random seed %d (rerun with SEED=%d)", seed, seed)
+    dut._log.info("random seed %d (rerun with SEED=%d)", seed, RUN_SEED)
     return np.random.default_rng(seed)
 
 

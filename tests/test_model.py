@@ -131,7 +131,7 @@ TINY = dict(hidden=(16, 8), densities=(0.5, 0.5, 0.8), epochs=10, lr=1e-2, prune
 def test_pipeline(tmp_path, weights, n_pes):
     torch.set_num_threads(1)
     cfg = compress.Config(weights=weights, **TINY)
-    rep = compress.run(cfg, tmp_path, n_pes, n_vectors=5)
+    rep = compress.run(cfg, tmp_path, n_pes, n_vectors=5, cache_dir=tmp_path / "cache")
     assert not rep["cached"] and set(rep["accuracy"]) == {"float", "pruned", "shared", "fixed"}
     assert rep["accuracy"]["fixed"] > 50
     m, layers = memimage.read_images(tmp_path)
@@ -143,7 +143,7 @@ def test_pipeline(tmp_path, weights, n_pes):
     for i, r in enumerate(res):
         want = memimage.read_hex(tmp_path / m["vectors"]["outputs"][i], 4).reshape(5, -1)
         assert np.array_equal(r["y_slots"] & 0xFFFF, want)
-    again = compress.run(cfg, tmp_path, n_pes, n_vectors=5)
+    again = compress.run(cfg, tmp_path, n_pes, n_vectors=5, cache_dir=tmp_path / "cache")
     assert again["cached"] and again["accuracy"] == rep["accuracy"]
     assert json.loads((tmp_path / "report.json").read_text())["cached"]
     assert "| fc1 64x16 |" in (tmp_path / "report.md").read_text()
@@ -166,13 +166,15 @@ FIXED_NET = nn.Sequential(nn.Linear(64, 10))
 def test_custom_sequential(tmp_path):
     torch.set_num_threads(1)
     cfg = compress.Config(**{**TINY, "hidden": (24,), "densities": (0.5, 0.8)})
-    rep = compress.run(cfg, tmp_path, 2, n_vectors=3, model="test_model:custom_mlp")
+    rep = compress.run(cfg, tmp_path, 2, n_vectors=3, model="test_model:custom_mlp",
+                       cache_dir=tmp_path / "cache")
     m, layers = memimage.read_images(tmp_path)
     assert [(l.n_in, l.n_out) for l in layers] == [(64, 24), (24, 10)]
     assert rep["accuracy"]["fixed"] > 50
     # The architecture is part of the cache key: LeNet with the same settings is not a hit.
     assert compress.cache_key(cfg, custom_mlp(64)) != compress.cache_key(cfg)
-    assert compress.run(cfg, tmp_path, 2, n_vectors=3, model=custom_mlp(64))["cached"]
+    assert compress.run(cfg, tmp_path, 2, n_vectors=3, model=custom_mlp(64),
+                        cache_dir=tmp_path / "cache")["cached"]
 
 
 @pytest.mark.parametrize("spec,msg", [

@@ -1,0 +1,109 @@
+"""Area of the EIE engine with Yosys: one PE with the linear 16x16 multiplier and with the
+log-domain shift, and the whole engine at N = 4 (both multipliers), in generic cells (memories
+kept as inferred memory cells) and in iCE40 cells (LUT4, carry, FF, SB_RAM40_4K). Checks that no
+latch is inferred and that every memory maps to block RAM on iCE40.
+
+    python scripts/bench_area.py [--out build/bench] [--only NAME ...]
+
+Reuses scripts/synth_area.py (Design, yosys_stat); writes build/bench/area_engine.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import synth_area as sa  # noqa: E402
+
+EIE = ["eie_lnzd_node.v", "eie_lnzd_tree.v", "eie_ccu.v", "eie_act_queue.v", "eie_ptr_read.v",
+       "eie_spmat_read.v", "eie_arith.v", "eie_act_rw.v", "eie_pe.v", "eie_top.v",
+       "mul_lin.v", "mul_lin_log.v"]
+# one PE as eie_top instantiates it (defaults: 64 slots, 1024 sparse-matrix words, 512 pointer
+# words a bank, 20-bit pointers, 4 layers -> 6-bit codebook address)
+PE = {"ACT_W": 16, "ACC_W": 48, "COL_W": 16, "QDEPTH": 8, "PTR_W": 20, "PTR_DEPTH": 512,
+      "PTR_AW": 10, "SPM_DEPTH": 1024, "SPM_AW": 10, "ACT_DEPTH": 64, "ACT_AW": 6, "CB_AW": 6}
+MEM_BITS_PE = 1024 * 64 + 2 * 512 * 20 + 64 * 16 + 64 * 48 + 2 * 64 * 16
+
+DESIGNS = [
+    sa.Design("eie_pe MUL=0 (linear 16x16)", "eie_pe", EIE, {**PE, "MUL": 0},
+              "one PE, conventional multiplier"),
+    sa.Design("eie_pe MUL=1 (log shift)", "eie_pe", EIE, {**PE, "MUL": 1},
+              "one PE, shift multiplier"),
+    sa.Design("eie_top N=4 MUL=0", "eie_top", EIE, {"N_PE": 4, "MUL": 0},
+              "engine, 4 PEs, defaults (QDEPTH 8, 64 slots, 1024 spm words)"),
+    sa.Design("eie_top N=4 MUL=1", "eie_top", EIE, {"N_PE": 4, "MUL": 1},
+              "engine, 4 PEs, log shift"),
+]
+
+# generic cells with the inferred memories kept as memory cells (synth's "fine" step would
+# explode them into flip-flops)
+sa.FLOWS.setdefault("generic_mem", "synth -top {top} -flatten -run :fine; opt -fast -full; "
+                                   "opt -full; techmap; opt -fast; abc -fast; opt -fast")
+
+
+def measure(designs: list[sa.Design]) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in designs:
+            gen = sa.yosys_stat(d, "generic_mem", Path(tmp))
+            ice = sa.yosys_stat(d, "ice40", Path(tmp))
+            latches = {k: v for k, v in {**gen, **ice}.items() if "latch" in k.lower()}
+            mems = {k: v for k, v in gen.items() if k.startswith("$mem")}
+            row = {"design": d.name, "top": d.top, "params": d.params, "note": d.note,
+                   "generic_cells": gen["cells"], "generic_memories": sum(mems.values()),
+                   "generic_by_type": gen,
+                   "ice40_lut4": ice.get("SB_LUT4", 0), "ice40_carry": ice.get("SB_CARRY", 0),
+                   "ice40_ff": sum(v for k, v in ice.items() if k.startswith("SB_DFF")),
+                   "ice40_ram": ice.get("SB_RAM40_4K", 0), "ice40_by_type": ice,
+                   "latches": latches}
+            rows.append(row)
+            print(f"{d.name:30s} generic {row['generic_cells']:6d} (+{row['generic_memories']} "
+                  f"memories)  LUT4 {row['ice40_lut4']:6d}  carry {row['ice40_carry']:5d}  "
+                  f"FF {row['ice40_ff']:5d}  RAM40 {row['ice40_ram']:3d}  latches {latches}",
+                  flush=True)
+    return rows
+
+
+def markdown(rows: list[dict], version: str) -> str:
+    out = [f"Yosys {version}; generic = `synth -flatten` up to memory mapping, then "
+           "techmap/abc (inferred memories kept as memory cells); iCE40 = `synth_ice40 -flatten`.",
+           "",
+           "| design | generic cells | inferred memories | iCE40 LUT4 | iCE40 carry | iCE40 FF "
+           "| iCE40 RAM40 (4 kbit) | latches |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| {r['design']} | {r['generic_cells']} | {r['generic_memories']} | "
+            f"{r['ice40_lut4']} | {r['ice40_carry']} | {r['ice40_ff']} | {r['ice40_ram']} | "
+            f"{sum(r['latches'].values())} |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=REPO / "build" / "bench")
+    ap.add_argument("--only", nargs="*", help="design names (substring match)")
+    args = ap.parse_args(argv)
+    if shutil.which("yosys") is None:
+        print("error: yosys not found (make yosys installs it)", file=sys.stderr)
+        return 1
+    designs = [d for d in DESIGNS if not args.only or any(o in d.name for o in args.only)]
+    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    rows = measure(designs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "area_engine.json").write_text(json.dumps(
+        {"yosys": version, "memory_bits_per_pe": MEM_BITS_PE, "designs": rows}, indent=1))
+    (args.out / "area_engine.md").write_text(markdown(rows, version))
+    print(f"wrote {args.out / 'area_engine.md'}")
+    bad = [r["design"] for r in rows if r["latches"]]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

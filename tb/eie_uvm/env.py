@@ -1,0 +1,359 @@
+"""pyuvm environment of eie_top: sequence item, driver, scoreboard, coverage, env.
+
+    sequence --NetworkItem--> sequencer --> EieDriver --(load port, AxisSource, ReadyToggler)--> DUT
+    DUT --> ResultMonitor --RunResult--> Scoreboard.res_fifo
+    EieDriver --RunRecord (item, vector, counters, bypass count)--> Scoreboard.rec_fifo
+    Scoreboard --(RunRecord, RunResult)--> Coverage (cocotb-coverage CoverPoints)
+
+A :class:`NetworkItem` is one network (golden.QLayer list, loaded through the load port unless
+``load`` is False) plus its input vectors and knobs: idle / ready probabilities, load-port
+``patches`` applied before the runs (bad configurations) and ``restore`` writes after them, the
+expected error cause, a ``tlast_at`` override, ``reset_after`` (reset the engine that many cycles
+after start, in the middle of a layer; no result is expected from that run).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
+from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env,
+                   uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_tlm_analysis_fifo)
+
+from models import fixedpoint as fp
+from models import golden
+from tb import eie_common as ec
+from tb.eie_uvm import bfm
+
+HANG_CYCLES = 400_000
+
+
+class NetworkItem(uvm_sequence_item):
+    """A network for the engine and the input vectors to run through it."""
+
+    def __init__(self, name: str, layers: list[golden.QLayer], vectors: list[np.ndarray],
+                 tags: tuple[str, ...] = (), idle: float = 0.0, ready: float = 1.0,
+                 load: bool = True, patches: list[tuple[int, int, int, int]] | None = None,
+                 restore: list[tuple[int, int, int, int]] | None = None,
+                 expect_error: int | None = None, expect_pe: int | None = None,
+                 tlast_at: int | None = None, reset_after: int | None = None,
+                 n_codes: list[int] | None = None):
+        super().__init__(name)
+        self.layers = layers
+        self.vectors = [np.asarray(v, dtype=np.int64) for v in vectors]
+        self.tags = tuple(tags)
+        self.idle, self.ready, self.load = idle, ready, load
+        self.patches, self.restore = list(patches or []), list(restore or [])
+        self.expect_error, self.expect_pe = expect_error, expect_pe
+        self.tlast_at, self.reset_after = tlast_at, reset_after
+        self.n_codes = n_codes
+
+    def image(self) -> ec.Image:
+        img = ec.build_image(self.layers)
+        if self.n_codes:
+            spm_base, ptr_base, _, _ = ec.memimage.layout(self.layers)
+            img.desc = [ec.desc_words(l, ptr_base[i], spm_base[i], i == len(self.layers) - 1, nc)
+                        for i, (l, nc) in enumerate(zip(self.layers, self.n_codes))]
+        return img
+
+    def shape(self) -> str:
+        return f"{self.layers[0].n_slots_in} -> {[l.n_out for l in self.layers]}"
+
+    def __str__(self):
+        return f"{self.get_name()} [{','.join(self.tags)}] {self.shape()} x{len(self.vectors)}"
+
+
+@dataclass
+class RunRecord:
+    """One run as the driver did it (published after done)."""
+
+    item: NetworkItem
+    index: int                      # vector index in the item
+    x: np.ndarray
+    counters: dict = field(default_factory=dict)
+    bypass: int = 0
+    hung: bool = False
+
+
+async def read_counters(dut, n_pe: int) -> dict:
+    """Every counter, read while idle (they hold until the next start), 50 ps apart."""
+    out = {}
+    for name, sel in (("total", ec.CNT_TOTAL), ("run", ec.CNT_RUN), ("bcast", ec.CNT_BCAST),
+                      ("stall", ec.CNT_STALL), ("layers", ec.CNT_LAYERS)):
+        dut.cnt_sel.value = sel
+        await Timer(50, unit="ps")
+        out[name] = int(dut.cnt_data.value)
+    for name, sel in (("busy", ec.CNT_BUSY), ("starved", ec.CNT_STARVED), ("pad", ec.CNT_PAD)):
+        vals = []
+        dut.cnt_sel.value = sel
+        for k in range(n_pe):
+            dut.cnt_pe.value = k
+            await Timer(50, unit="ps")
+            vals.append(int(dut.cnt_data.value))
+        out[name] = vals
+    return out
+
+
+BACKDOOR_WORDS = int(os.environ.get("EIE_UVM_BACKDOOR_WORDS", "1500"))
+
+
+def frontdoor_words(img: ec.Image) -> int:
+    """Load-port writes of a front-door load (what ec.load_image writes)."""
+    spm = sum(int(np.nonzero(w)[0].max(initial=-1)) + 1 for w in img.spm)
+    return spm + sum(len(w) for w in img.ptr) + len(img.codebook) + 2 * len(img.desc)
+
+
+async def backdoor_load(dut, img: ec.Image) -> None:
+    """Sparse-matrix and pointer words written straight into the PEs' memories through the
+    simulator (no clock cycles); codebook and descriptors still through the load port."""
+    for k, (spm, ptr) in enumerate(zip(img.spm, img.ptr)):
+        pe = dut.g_pe[k].u_pe
+        mem, even, odd = pe.u_spm.mem, pe.u_ptr.bank_even, pe.u_ptr.bank_odd
+        last = int(np.nonzero(spm)[0].max(initial=-1))
+        for a in range(last + 1):
+            mem[a].value = int(spm[a])
+        for a, w in enumerate(ptr):
+            (even if a % 2 == 0 else odd)[a // 2].value = int(w)
+    await Timer(1, unit="ns")
+    codebook_only = ec.Image([np.zeros(0, np.uint64)] * len(img.spm),
+                             [np.zeros(0, np.uint64)] * len(img.ptr), img.codebook, img.desc)
+    await ec.load_image(dut, codebook_only)
+
+
+class EieDriver(uvm_driver):
+    """Loads each item through the load port, applies its patches, then runs its vectors: start,
+    s_axis_act through the AxisSource, results drained by the ReadyToggler back-pressure, wait
+    for done (a hang is an error), counters, RunRecord to the scoreboard."""
+
+    def build_phase(self):
+        self.ap = uvm_analysis_port("ap", self)
+
+    def start_of_simulation_phase(self):
+        self.dut = cocotb.top
+        self.rng: np.random.Generator = ConfigDB().get(self, "", "RNG")
+        self.hw: dict = ConfigDB().get(self, "", "HW")
+        self.monitor: bfm.ResultMonitor = ConfigDB().get(self, "", "MONITOR")
+
+    async def run_phase(self):
+        dut = self.dut
+        self.src = bfm.AxisSource(dut, "s_axis_act", dut.clk, dut.busy)
+        self.ready = bfm.ReadyToggler(dut.m_axis_res_tready, dut.clk, self.rng)
+        self.bypass, _ = bfm.start_bypass_probe(dut)
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            try:
+                await self.drive(item)
+            finally:
+                self.seq_item_port.item_done()
+
+    async def drive(self, item: NetworkItem):
+        dut = self.dut
+        if item.load:
+            img = item.image()
+            words = frontdoor_words(img)
+            if words > BACKDOOR_WORDS:
+                self.logger.info("%s: %d load words: memories through the backdoor", item, words)
+                await backdoor_load(dut, img)
+            else:
+                await ec.load_image(dut, img)
+        for sel, pe, addr, data in item.patches:
+            await ec.load(dut, sel, pe, addr, data)
+        self.ready.set_ready(item.ready)
+        for i, x in enumerate(item.vectors):
+            if item.reset_after is not None:
+                await self.run_with_reset(item, x)
+                continue
+            rec = await self.run_one(item, i, x)
+            self.logger.info("%s: vector %d (%d non-zero): %d cycles, %d stalls, %d bypasses",
+                             item, i, int(np.count_nonzero(x)), rec.counters["total"],
+                             rec.counters["stall"], rec.bypass)
+            self.ap.write(rec)
+            if rec.hung:
+                raise AssertionError(f"{item}: vector {i}: no done within {HANG_CYCLES} cycles")
+        for sel, pe, addr, data in item.restore:
+            await ec.load(dut, sel, pe, addr, data)
+
+    async def start_pulse(self):
+        dut = self.dut
+        await FallingEdge(dut.clk)
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.start.value = 0
+
+    async def run_one(self, item: NetworkItem, i: int, x: np.ndarray) -> RunRecord:
+        dut = self.dut
+        tlast = len(x) - 1 if item.tlast_at is None else item.tlast_at
+        b0 = self.bypass[0]
+        self.monitor.done_event.clear()
+        await self.start_pulse()
+        send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], tlast, item.idle,
+                                                            self.rng)))
+        timeout = ClockCycles(dut.clk, HANG_CYCLES)
+        fired = await First(self.monitor.done_event.wait(), timeout)
+        hung = fired is timeout
+        if not send.done():
+            await First(send, ClockCycles(dut.clk, 4))
+            send.cancel()
+        await FallingEdge(dut.clk)
+        counters = await read_counters(dut, self.hw["N_PE"])
+        return RunRecord(item, i, x, counters, self.bypass[0] - b0, hung)
+
+    async def run_with_reset(self, item: NetworkItem, x: np.ndarray):
+        """start, stream, reset ``reset_after`` cycles later (mid-layer), check the engine is idle
+        and error-free afterwards."""
+        dut = self.dut
+        await self.start_pulse()
+        send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], len(x) - 1,
+                                                            item.idle, self.rng)))
+        await ClockCycles(dut.clk, item.reset_after)
+        busy = int(dut.busy.value)
+        send.cancel()
+        self.src.bus.tvalid.value = 0
+        self.src.bus.tlast.value = 0
+        await ec.reset(dut, 2)
+        await FallingEdge(dut.clk)
+        assert not int(dut.busy.value) and not int(dut.error.value), \
+            f"{item}: engine busy or in error after a reset"
+        self.logger.info("%s: reset %d cycles after start (engine %s), idle again", item,
+                         item.reset_after, "busy" if busy else "already idle")
+        self.ap.write(RunRecord(item, -1, x, {"reset_busy": busy}))
+
+
+def saturation(layers: list[golden.QLayer], x: np.ndarray) -> tuple[int, int]:
+    """(outputs clipped high, clipped low) over every layer for input ``x`` (golden)."""
+    hi = lo = 0
+    for lay, r in zip(layers, golden.network_forward(layers, x)):
+        v = fp.round_shift(r["acc"][0], lay.shift)
+        hi += int((v > fp.smax(16)).sum())
+        lo += int((v < -fp.smax(16) - 1).sum()) if not lay.relu else 0
+    return hi, lo
+
+
+class Scoreboard(uvm_component):
+    """Pairs each RunRecord (what was driven) with the RunResult of the same run (what the
+    monitor saw) and checks: every output value and its slot against models.golden, tlast on the
+    last beat, no error; or, for a bad configuration, the error flag with its cause (and PE) and
+    no result beat; and the counters: broadcasts = active columns, padding entries and busy
+    cycles per PE = the golden model's (summed over the layers). Reset runs have no result."""
+
+    def build_phase(self):
+        self.rec_fifo = uvm_tlm_analysis_fifo("rec_fifo", self)
+        self.res_fifo = uvm_tlm_analysis_fifo("res_fifo", self)
+        self.ap = uvm_analysis_port("ap", self)
+        self.errors: list[str] = []
+        self.runs = self.values = self.error_runs = self.resets = 0
+
+    def fail(self, msg: str):
+        self.errors.append(msg)
+        self.logger.error(msg)
+
+    async def run_phase(self):
+        while True:
+            rec: RunRecord = await self.rec_fifo.get()
+            if rec.index < 0:
+                self.resets += 1
+                self.ap.write((rec, None))
+                continue
+            res: bfm.RunResult = await self.res_fifo.get()
+            self.check(rec, res)
+            self.ap.write((rec, res))
+
+    def check(self, rec: RunRecord, res: bfm.RunResult):
+        it = rec.item
+        what = f"{it} vector {rec.index}"
+        self.runs += 1
+        if it.expect_error is not None:
+            self.error_runs += 1
+            if not res.error or res.cause != it.expect_error:
+                self.fail(f"{what}: error {res.error} cause {res.cause}, expected cause "
+                          f"{it.expect_error}")
+            if it.expect_pe is not None and res.err_pe != it.expect_pe:
+                self.fail(f"{what}: err_pe {res.err_pe}, expected {it.expect_pe}")
+            if res.values:
+                self.fail(f"{what}: {len(res.values)} result beats despite the error")
+            return
+        if res.error:
+            self.fail(f"{what}: error cause {res.cause} (PE {res.err_pe})")
+            return
+        want = ec.expected_slots(it.layers, rec.x)
+        if res.slots != list(range(len(want))):
+            self.fail(f"{what}: slots {res.slots[:12]}... expected 0..{len(want) - 1}")
+        if res.lasts != [0] * (len(want) - 1) + [1]:
+            self.fail(f"{what}: tlast not on the last beat only")
+        bad = [(s, v, int(w)) for s, v, w in zip(res.slots, res.values, want) if v != w]
+        if bad:
+            self.fail(f"{what}: {len(bad)} of {len(want)} values differ (slot, rtl, golden): "
+                      f"{bad[:8]}")
+        self.values += len(res.values)
+        c = rec.counters
+        inputs = ec.layer_inputs(it.layers, rec.x)
+        cyc = [golden.layer_cycles(l.csc, a) for l, a in zip(it.layers, inputs)]
+        n = it.layers[0].csc.n_pes
+        act = sum(y["active_columns"] for y in cyc)
+        work = [sum(y["work"][k] for y in cyc) for k in range(n)]
+        pads = [0] * n
+        for l, a in zip(it.layers, inputs):
+            for k, pe in enumerate(l.csc.pes):
+                pads[k] += int(np.count_nonzero(pe.v[np.repeat(a != 0, pe.col_counts())] == 0))
+        if c["bcast"] != act:
+            self.fail(f"{what}: {c['bcast']} broadcasts, golden active columns {act}")
+        if c["pad"] != pads:
+            self.fail(f"{what}: padding counters {c['pad']}, golden {pads}")
+        if c["busy"] != work:
+            self.fail(f"{what}: busy counters {c['busy']}, golden work {work}")
+        if c["layers"] != len(it.layers):
+            self.fail(f"{what}: {c['layers']} layers completed, expected {len(it.layers)}")
+
+    def check_phase(self):
+        ok, extra = self.res_fifo.try_get()
+        if ok:
+            self.fail(f"a result nobody asked for: {extra}")
+        self.logger.info("scoreboard: %d runs (%d with an expected error, %d resets), %d output "
+                         "values checked, %d errors", self.runs, self.error_runs, self.resets,
+                         self.values, len(self.errors))
+        assert not self.errors, f"{len(self.errors)} scoreboard errors, first: {self.errors[0]}"
+
+
+class Coverage(uvm_subscriber):
+    """Functional coverage (cocotb-coverage) of every (RunRecord, RunResult) pair; reported in
+    report_phase and exported to ``coverage.yml`` in the build folder (the pytest entry merges
+    the builds into build/reports/eie_uvm_coverage.yml)."""
+
+    def build_phase(self):
+        from tb.eie_uvm import coverage
+        self.cov = coverage
+        self.hw = ConfigDB().get(self, "", "HW")
+        coverage.sample_build(self.hw)
+
+    def write(self, pair):
+        rec, res = pair
+        self.cov.sample_run(self.hw, rec, res)
+
+    def report_phase(self):
+        self.cov.report(self.logger.info)
+        path = Path(os.environ.get("EIE_UVM_COVERAGE", "coverage.yml"))
+        self.cov.export(path)
+        self.logger.info("coverage exported to %s", path.resolve())
+
+
+class EieEnv(uvm_env):
+    def build_phase(self):
+        self.seqr = uvm_sequencer("seqr", self)
+        ConfigDB().set(None, "*", "SEQR", self.seqr)
+        self.driver = EieDriver("driver", self)
+        self.scoreboard = Scoreboard("scoreboard", self)
+        self.coverage = Coverage("coverage", self)
+
+    def connect_phase(self):
+        dut = cocotb.top
+        self.monitor = bfm.ResultMonitor(dut, dut.clk, dut.rst,
+                                         callback=self.scoreboard.res_fifo.analysis_export.write)
+        ConfigDB().set(None, "*", "MONITOR", self.monitor)
+        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+        self.driver.ap.connect(self.scoreboard.rec_fifo.analysis_export)
+        self.scoreboard.ap.connect(self.coverage.analysis_export)

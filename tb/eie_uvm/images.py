@@ -1,0 +1,101 @@
+"""Fast path of ``make sim`` (scripts/sim_engine.py): every test image of an exported network
+through eie_top in ONE simulation.
+
+The memories come in through the backdoor (``+EIE_INIT_DIR=<model dir>``, read by every PE at
+time 0), the layer descriptors through the load port; then, per image: start, the quantized input
+on s_axis_act, the results from m_axis_res (always ready), the counters while idle. Environment:
+``EIE_IMAGES_IN`` (an .npz with ``x_q``, images x n_in, and ``desc``, layers x 2 descriptor words)
+and ``EIE_IMAGES_OUT`` (the .npz written here: ``y_slots``, ``slots`` and the counters per image).
+Not a pytest module: scripts/sim_engine.py and tb/eie_uvm/test_eie_uvm.py run it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge, Timer
+
+from tb import eie_common as ec
+from tb.common import params
+
+
+async def _counters(dut, n_pe: int) -> list[int]:
+    """total, run, bcast, stall, layers, then busy[k], starved[k], pad[k] for every PE; read while
+    idle (the counters hold until the next start), 100 ps apart, inside one low clock phase."""
+    out = []
+    sel = [(ec.CNT_TOTAL, 0), (ec.CNT_RUN, 0), (ec.CNT_BCAST, 0), (ec.CNT_STALL, 0),
+           (ec.CNT_LAYERS, 0)]
+    sel += [(s, k) for s in (ec.CNT_BUSY, ec.CNT_STARVED, ec.CNT_PAD) for k in range(n_pe)]
+    for s, k in sel:
+        dut.cnt_sel.value = s
+        dut.cnt_pe.value = k
+        await Timer(50, unit="ps")
+        out.append(int(dut.cnt_data.value))
+    return out
+
+
+@cocotb.test()
+async def run_images(dut):
+    """All images back to back; fails on an error flag or a missing/misplaced result beat."""
+    p = params({"N_PE": 4})
+    n_pe = int(p["N_PE"])
+    src = np.load(os.environ["EIE_IMAGES_IN"])
+    x_q = src["x_q"].astype(np.int64)
+    desc = [(int(a), int(b)) for a, b in src["desc"]]
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    ec.top_idle_inputs(dut)
+    await ec.reset(dut)
+    for i, (a, b) in enumerate(desc):           # descriptors through the load port
+        await ec.load(dut, ec.LD_DESC, 0, 2 * i, a)
+        await ec.load(dut, ec.LD_DESC, 0, 2 * i + 1, b)
+
+    ys, slots, counters = [], [], []
+    t0 = time.time()
+    await FallingEdge(dut.clk)
+    for img, x in enumerate(x_q):
+        words = [int(v) & 0xFFFF for v in x]
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        dut.start.value = 0
+        dut.m_axis_res_tready.value = 1
+        sent, vals, sl = 0, [], []
+        dut.s_axis_act_tvalid.value = 1
+        dut.s_axis_act_tdata.value = words[0]
+        dut.s_axis_act_tlast.value = int(len(words) == 1)
+        for _ in range(1_000_000):
+            await RisingEdge(dut.clk)     # values read here are those of the edge
+            if sent < len(words) and int(dut.s_axis_act_tready.value):
+                sent += 1
+            if int(dut.m_axis_res_tvalid.value):
+                vals.append(dut.m_axis_res_tdata.value.to_signed())
+                sl.append(int(dut.m_axis_res_tuser.value))
+            done = int(dut.done.value)
+            await FallingEdge(dut.clk)
+            if sent < len(words):
+                dut.s_axis_act_tdata.value = words[sent]
+                dut.s_axis_act_tlast.value = int(sent == len(words) - 1)
+            else:
+                dut.s_axis_act_tvalid.value = 0
+                dut.s_axis_act_tlast.value = 0
+            if done:
+                break
+        else:
+            raise AssertionError(f"image {img}: no done within 1,000,000 cycles")
+        assert not int(dut.error.value), f"image {img}: error cause {int(dut.err_cause.value)}"
+        assert sent == len(words), f"image {img}: {sent} of {len(words)} inputs taken"
+        ys.append(vals)
+        slots.append(sl)
+        counters.append(await _counters(dut, n_pe))
+        await FallingEdge(dut.clk)
+        if img % 25 == 24:
+            dut._log.info("%d images, %.1f s", img + 1, time.time() - t0)
+    n = max(len(v) for v in ys)
+    assert all(len(v) == n for v in ys), "result counts differ between images"
+    np.savez(os.environ["EIE_IMAGES_OUT"], y_slots=np.array(ys, dtype=np.int64),
+             slots=np.array(slots, dtype=np.int64), counters=np.array(counters, dtype=np.int64),
+             seconds=time.time() - t0)

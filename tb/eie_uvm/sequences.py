@@ -1,0 +1,273 @@
+"""Sequences of NetworkItems for the engine, sized to the build (``HW``: the eie_top parameters).
+
+* :class:`RealNetworkSeq`  LeNet-300-100 compressed by models/ (digits, MNIST when given; k-means
+  or log weights, whichever matches the build's multiplier), its exported test vectors.
+* :class:`RandomLayerSeq`  random sparse networks: 1..3 layers, sides from 1 to the build's
+  capacity (>= 1,024 on the wide builds), weight density 1..100 %, activation density 0..100 %,
+  sometimes a saturating shift, random idle cycles and back-pressure.
+* :class:`CornerSeq`       all-zero input (with and without bias), all-zero columns, a PE with no
+  rows, a fully dense layer, gaps that need padding, saturation both ways, 1x1 layers,
+  back-to-back updates of one accumulator (bypass), tiny queues.
+* :class:`ErrorSeq`        every error cause 1..7 (a bad pointer, order, size, code, row,
+  descriptor, stream) then a clean run.
+* :class:`ResetSeq`        reset in the middle of a layer, then a clean run of the same network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from pyuvm import ConfigDB, uvm_sequence
+
+from models import csc as mcsc
+from models import golden, memimage
+from tb import eie_common as ec
+from tb.eie_uvm.env import NetworkItem
+
+MODE = {0: "linear", 1: "log"}
+ENTRY_BUDGET = int(os.environ.get("EIE_UVM_ENTRIES", "24000"))   # (v, z) entries per network
+
+
+def fits(hw: dict, layers: list[golden.QLayer]) -> bool:
+    n = hw["N_PE"]
+    if len(layers) > hw["MAX_LAYERS"]:
+        return False
+    for lay in layers:
+        if lay.n_slots_in > n * hw["ACT_DEPTH"] or max(lay.csc.rows_per_pe) > hw["ACT_DEPTH"]:
+            return False
+    _, _, spm, ptr = memimage.layout(layers)
+    return spm <= hw["SPM_DEPTH"] and ptr <= 2 * hw["PTR_DEPTH"]
+
+
+def entries(layers) -> int:
+    return sum(pe.n_entries for l in layers for pe in l.csc.pes)
+
+
+def make_layer(g, codes: np.ndarray, n_pes: int, mode: str, x_in: np.ndarray, bias: bool,
+               relu: bool, n_slots_in: int, shift: int | None = None, cb=None,
+               pe_of_row=None) -> golden.QLayer:
+    lay = mcsc.encode(codes, n_pes, pe_of_row=pe_of_row)
+    cb = ec.random_codebook(g, mode) if cb is None else np.asarray(cb, dtype=np.int64)
+    bias_act = 1 << 8
+    xin = np.concatenate([x_in, [bias_act]]) if bias else x_in
+    if shift is None:
+        shift = ec.pick_shift(lay, cb, xin)
+    return golden.QLayer(csc=lay, codebook=cb, shift=shift, relu=relu, has_bias=bias,
+                         bias_act=bias_act, n_in=n_slots_in, n_slots_in=n_slots_in, mode=mode)
+
+
+class EieSeq(uvm_sequence):
+    """Base: the build's parameters and the test's random generator from the ConfigDB."""
+
+    def __init__(self, name="seq", count: int = 4):
+        super().__init__(name)
+        self.count = count
+
+    async def body(self):
+        self.hw = ConfigDB().get(None, "", "HW")
+        self.g: np.random.Generator = ConfigDB().get(None, "", "RNG")
+        self.mode = MODE[self.hw["MUL"]]
+        for item in self.items():
+            await self.start_item(item)
+            await self.finish_item(item)
+
+    def items(self):
+        return []
+
+
+class RealNetworkSeq(EieSeq):
+    """Exported real networks (folders in EIE_UVM_REAL, os.pathsep-separated, written by
+    tb/eie_uvm/realnets.py), first ``count`` exported test vectors each (the exported golden
+    outputs are checked against the model read back from the images first)."""
+
+    def items(self):
+        dirs = [Path(d) for d in os.environ.get("EIE_UVM_REAL", "").split(os.pathsep) if d]
+        for d in dirs:
+            m, layers = memimage.read_images(d)
+            if layers[0].mode != self.mode or layers[0].csc.n_pes != self.hw["N_PE"] \
+                    or not fits(self.hw, layers):
+                continue
+            v = np.load(d / "vectors" / "vectors.npz")
+            xs = v["x_q"][: self.count]
+            # the exported golden vectors agree with the model read back from the images
+            assert (ec.expected_slots(layers, xs[0]) == v[f"y_slots{len(layers) - 1}"][0]).all()
+            yield NetworkItem(f"real-{m['dataset']}-{m['weights']}", layers, list(xs),
+                              tags=("real",), idle=0.1, ready=0.8,
+                              n_codes=[l["codebook_size"] for l in m["layers"]])
+
+
+class RandomLayerSeq(EieSeq):
+    """Random sparse networks that fit the build, up to ENTRY_BUDGET entries each."""
+
+    def items(self):
+        hw, g = self.hw, self.g
+        n, cap = hw["N_PE"], hw["N_PE"] * hw["ACT_DEPTH"]
+        made = tries = 0
+        while made < self.count:
+            tries += 1
+            assert tries < 500, "no random network fits this build"
+            n_layers = int(g.integers(1, min(3, hw["MAX_LAYERS"]) + 1))
+            big = g.random() < 0.4
+            n_in = int(g.integers(max(1, cap // 2), cap + 1)) if big else int(g.integers(1, cap + 1))
+            outs = [int(g.integers(max(1, cap // 2), cap + 1)) if big and i == 0
+                    else int(g.integers(1, cap + 1)) for i in range(n_layers)]
+            if made == 0 and cap >= 1024:   # the first network has a side of the full capacity
+                n_layers, outs = 1, outs[:1]
+                if g.random() < 0.5:
+                    n_in = cap
+                else:
+                    outs = [cap]
+            # density: log-uniform 1 % .. 100 %, limited by the entry budget
+            dens = float(np.exp(g.uniform(np.log(0.01), 0.0)))
+            dens = min(dens, ENTRY_BUDGET / max(1, sum(a * b for a, b in zip([n_in] + outs, outs))))
+            dens = max(dens, 0.01)
+            act = float(g.choice([0.0, 1.0, g.uniform(0.01, 1.0), g.uniform(0.01, 1.0)]))
+            layers, x = ec.random_network(g, n, n_in, outs, self.mode, density=dens,
+                                          act_density=act, bias=bool(g.random() < 0.8))
+            tags = ["random"]
+            if g.random() < 0.3:   # saturating shifts
+                for lay in layers:
+                    lay.shift = max(0, lay.shift - int(g.integers(2, 6)))
+                tags.append("saturation")
+            if not fits(hw, layers) or entries(layers) > ENTRY_BUDGET:
+                continue
+            made += 1
+            xs = [x] + [ec.random_acts(g, n_in, float(g.uniform(0, 1))) for _ in range(int(g.integers(0, 2)))]
+            yield NetworkItem(f"random{made}", layers, xs, tags=tuple(tags),
+                              idle=float(g.choice([0.0, 0.3])), ready=float(g.choice([1.0, 0.5, 0.2])))
+
+
+class CornerSeq(EieSeq):
+    """The corner cases that fit the build (padding needs more than 16 rows per PE; a PE with
+    no rows more than one PE)."""
+
+    def items(self):
+        hw, g, mode = self.hw, self.g, self.mode
+        n, depth = hw["N_PE"], hw["ACT_DEPTH"]
+        cap = n * depth
+        n_in = min(cap, 24)
+        n_out = min(cap, 2 * n + 1)
+
+        def one(name, codes, x, tags, bias=True, shift=None, cb=None, pe_of_row=None, **kw):
+            lay = make_layer(g, codes, n, mode, x, bias, False, len(x), shift, cb, pe_of_row)
+            layers = [lay]
+            if fits(hw, layers):
+                return NetworkItem(name, layers, [x], tags=tags, **kw)
+            return None
+
+        dense = lambda r, c: g.integers(1, 16, (r, c))   # noqa: E731
+        x_full = ec.random_acts(g, n_in, 1.0)
+        x_full[x_full == 0] = 5
+        items = [
+            one("zero-input", dense(n_out, n_in + 1), np.zeros(n_in, np.int64), ("zero-input",)),
+            one("zero-input-no-bias", dense(n_out, n_in), np.zeros(n_in, np.int64),
+                ("zero-input",), bias=False),
+            one("one-by-one", dense(1, 2), np.array([1234]), ("random",)),
+            one("dense", dense(n_out, n_in + 1), x_full, ("dense",), ready=0.3),
+        ]
+        codes = ec.random_codes(g, n_out, n_in + 1, 0.5)
+        codes[:, 1::3] = 0
+        items.append(one("zero-columns", codes, x_full, ("zero-columns",)))
+        if n > 1:   # PE n-1 gets no row
+            rows = max(1, n - 1)
+            items.append(one("empty-PE", dense(rows, n_in + 1), x_full, ("empty-PE",)))
+            pe_of_row = np.arange(2 * n) % max(1, n - 1)   # custom assignment, last PE empty
+            items.append(one("empty-PE-assigned", dense(2 * n, n_in + 1), x_full, ("empty-PE",),
+                             pe_of_row=pe_of_row))
+        if depth > 16:   # gaps > 15 local rows: padding entries
+            r = min(cap, n * depth)
+            codes = np.zeros((r, n_in + 1), np.int64)
+            codes[0, :] = 3
+            codes[r - 1, ::2] = 7
+            codes[min(r - 1, 17 * n), 1::3] = 2
+            items.append(one("padding", codes, x_full, ("padding",)))
+        # saturation both ways (no ReLU): large weights, shift 0
+        cb = np.zeros(16, np.int64)
+        if mode == "linear":
+            cb[1:] = [30000, -30000] * 7 + [30000]
+        else:
+            cb[1:] = [1 << 14, -(1 << 14)] * 7 + [1 << 14]
+        xs = np.full(n_in, 30000, np.int64)
+        items.append(one("saturation", dense(n_out, n_in + 1), xs, ("saturation",), shift=0, cb=cb))
+        # bypass: every column hits local row 0 of each PE only -> back-to-back same accumulator
+        codes = np.zeros((n_out, n_in + 1), np.int64)
+        codes[: min(n, n_out), :] = 1
+        items.append(one("bypass", codes, x_full, ("bypass",)))
+        # tiny queue stress: dense first column bursts with idle-free input and slow output
+        items.append(one("stall", dense(n_out, n_in + 1), x_full, ("dense",), ready=0.1, idle=0.0))
+        return [i for i in items if i is not None]
+
+
+class ErrorSeq(EieSeq):
+    """Each bad configuration class (rtl/eie_top.v causes 1..7) on a small network: the error
+    flag with its cause, no result, no hang; then a clean run."""
+
+    def items(self):
+        hw, g, n = self.hw, self.g, self.hw["N_PE"]
+        for _ in range(200):
+            layers, x = ec.random_network(g, n, 2 * n, [2 * n], self.mode, density=0.5,
+                                          act_density=1.0)
+            x[x == 0] = 7
+            if fits(hw, layers) and min(len(pe.v) for pe in layers[0].csc.pes) > 2:
+                break
+        else:
+            raise AssertionError("no small network fits this build")
+        img = ec.build_image(layers)
+        lay, a, b = layers[0], *img.desc[0]
+        bad = n - 1
+        last_word = lay.csc.n_cols
+        P, D = ec.LD_PTR, ec.LD_DESC
+
+        def err(name, cause, patches, restore=(), pe=None, load=False, **kw):
+            return NetworkItem(f"error-{name}", layers, [x], tags=("errors",), load=load,
+                               patches=patches, restore=list(restore), expect_error=cause,
+                               expect_pe=pe, **kw)
+
+        desc_ok = [(D, 0, 0, a), (D, 0, 1, b)]
+        used = int(max(pe.v.max() for pe in lay.csc.pes))
+        yield err("ptr-range", ec.ERR_PTR_RANGE,
+                  [(P, bad, last_word, 8 * hw["SPM_DEPTH"] + 1)],
+                  [(P, bad, last_word, int(img.ptr[bad][last_word]))], pe=bad, load=True)
+        yield err("ptr-order", ec.ERR_PTR_ORDER, [(P, bad, 0, int(img.ptr[bad][1]) + 1)],
+                  [(P, bad, 0, int(img.ptr[bad][0]))], pe=bad)
+        yield err("size-ncols", ec.ERR_SIZE, [(D, 0, 0, (a & ~0xFFFF) | (n * hw["ACT_DEPTH"] + 1))],
+                  desc_ok)
+        yield err("size-rows", ec.ERR_SIZE,
+                  [(D, 0, 0, (a & ~(0xFFFF << 16)) | ((hw["ACT_DEPTH"] + 1) << 16))], desc_ok)
+        yield err("size-ptr", ec.ERR_SIZE, [(D, 0, 1, 2 * hw["PTR_DEPTH"] - 2)], desc_ok)
+        no_last = [(D, 0, 2 * i, a & ~(1 << 51)) for i in range(hw["MAX_LAYERS"])] + \
+                  [(D, 0, 2 * i + 1, b) for i in range(hw["MAX_LAYERS"])]
+        yield err("size-no-last", ec.ERR_SIZE, no_last, desc_ok)
+        yield err("code", ec.ERR_CODE, [(D, 0, 0, (a & ~(0x1F << 58)) | (used << 58))], desc_ok)
+        yield err("row", ec.ERR_ROW, [(D, 0, 0, (a & ~(0xFFFF << 16)) | (1 << 16))], desc_ok)
+        yield err("desc-mode", ec.ERR_DESC, [(D, 0, 0, a ^ (1 << 50))], desc_ok)
+        yield err("desc-ncodes0", ec.ERR_DESC, [(D, 0, 0, a & ~(0x1F << 58))], desc_ok)
+        yield err("desc-ncodes17", ec.ERR_DESC, [(D, 0, 0, (a & ~(0x1F << 58)) | (17 << 58))],
+                  desc_ok)
+        yield err("desc-rows0", ec.ERR_DESC, [(D, 0, 0, a & ~(0xFFFF << 16))], desc_ok)
+        yield err("desc-odd-ptr", ec.ERR_DESC, [(D, 0, 1, b | 1)], desc_ok)
+        yield err("stream-early", ec.ERR_STREAM, [], tlast_at=len(x) - 2)
+        yield err("stream-missing", ec.ERR_STREAM, [], tlast_at=len(x))
+        yield NetworkItem("after-errors", layers, [x], tags=("random",), load=False)
+
+
+class ResetSeq(EieSeq):
+    """Reset while a layer runs (queues and pipelines busy), then the same network again."""
+
+    def items(self):
+        hw, g, n = self.hw, self.g, self.hw["N_PE"]
+        cap = n * hw["ACT_DEPTH"]
+        for _ in range(200):
+            half = max(1, min(cap // 2, 96))
+            layers, x = ec.random_network(g, n, half, [half, max(1, half // 2)], self.mode,
+                                          density=0.4, act_density=0.9)
+            if fits(hw, layers) and entries(layers) <= ENTRY_BUDGET:
+                break
+        else:
+            raise AssertionError("no network fits this build")
+        after = len(x) + 4 + int(g.integers(0, 30))
+        yield NetworkItem("reset-mid-layer", layers, [x], tags=("reset",), reset_after=after)
+        yield NetworkItem("after-reset", layers, [x], tags=("random",), load=False, idle=0.1,
+                          ready=0.7)

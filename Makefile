@@ -20,9 +20,10 @@ $(VENV_STAMP): requirements.txt scripts/bootstrap.sh
 
 venv: $(VENV_STAMP)  ## create/update .venv from requirements.txt (nothing to do when up to date)
 
-icarus:  ## install Icarus Verilog (and the headers Verilator's FST tracing needs) when missing
+icarus:  ## install Icarus Verilog, the headers Verilator's FST tracing needs, and ccache, when missing
 	@scripts/bootstrap.sh iverilog
 	@scripts/bootstrap.sh fst
+	@scripts/bootstrap.sh ccache
 
 yosys:  ## install Yosys with apt-get when missing
 	@scripts/bootstrap.sh yosys

@@ -10,10 +10,6 @@ Reuses scripts/synth_area.py (Design, yosys_stat); writes build/bench/area_engin
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -86,23 +82,9 @@ def markdown(rows: list[dict], version: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=REPO / "build" / "bench")
-    ap.add_argument("--only", nargs="*", help="design names (substring match)")
-    args = ap.parse_args(argv)
-    if shutil.which("yosys") is None:
-        print("error: yosys not found (make yosys installs it)", file=sys.stderr)
-        return 1
-    designs = [d for d in DESIGNS if not args.only or any(o in d.name for o in args.only)]
-    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
-    rows = measure(designs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "area_engine.json").write_text(json.dumps(
-        {"yosys": version, "memory_bits_per_pe": MEM_BITS_PE, "designs": rows}, indent=1))
-    (args.out / "area_engine.md").write_text(markdown(rows, version))
-    print(f"wrote {args.out / 'area_engine.md'}")
-    bad = [r["design"] for r in rows if r["latches"]]
-    return 1 if bad else 0
+    rows, _ = sa.cli(argv, DESIGNS, REPO / "build" / "bench", "area_engine", measure, markdown,
+                     {"memory_bits_per_pe": MEM_BITS_PE})
+    return 1 if any(r["latches"] for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #   scripts/bootstrap.sh yosys     Yosys present
 #   scripts/bootstrap.sh gtkwave   GTKWave present
 #   scripts/bootstrap.sh fst       headers Verilator's FST tracing compiles against (lz4, zlib)
+#   scripts/bootstrap.sh ccache    ccache, so Verilator builds share their runtime objects
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +47,8 @@ case "${1:-all}" in
     yosys) need_apt yosys yosys ;;
     gtkwave) need_apt gtkwave gtkwave ;;
     fst) need_apt /usr/include/lz4.h liblz4-dev; need_apt /usr/include/zlib.h zlib1g-dev ;;
+    ccache) need_apt ccache ccache ;;
     all) need_apt iverilog iverilog; need_apt /usr/include/lz4.h liblz4-dev
-         need_apt /usr/include/zlib.h zlib1g-dev; venv ;;
-    *) echo "usage: $0 [venv|iverilog|yosys|gtkwave|fst|all]" >&2; exit 2 ;;
+         need_apt /usr/include/zlib.h zlib1g-dev; need_apt ccache ccache; venv ;;
+    *) echo "usage: $0 [venv|iverilog|yosys|gtkwave|fst|ccache|all]" >&2; exit 2 ;;
 esac

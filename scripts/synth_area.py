@@ -100,22 +100,30 @@ def markdown(rows: list[dict], version: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def cli(argv: list[str] | None, designs: list[Design], default_out: Path, stem: str,
+        measure_fn=None, markdown_fn=None, extra: dict | None = None) -> tuple[list[dict], Path]:
+    """The command line shared by the area scripts: ``--out``, ``--only``; measures the selected
+    designs and writes ``<out>/<stem>.json`` and ``.md``. Returns (rows, markdown path)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=REPO / "build" / "reports")
+    ap.add_argument("--out", type=Path, default=default_out)
     ap.add_argument("--only", nargs="*", help="design names (substring match)")
     args = ap.parse_args(argv)
     if shutil.which("yosys") is None:
-        print("error: yosys not found (make synth installs it)", file=sys.stderr)
-        return 1
-    designs = [d for d in DESIGNS if not args.only or any(o in d.name for o in args.only)]
+        raise SystemExit("error: yosys not found (make yosys installs it)")
+    chosen = [d for d in designs if not args.only or any(o in d.name for o in args.only)]
     version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
-    rows = measure(designs)
+    rows = (measure_fn or measure)(chosen)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "area.json").write_text(json.dumps({"yosys": version, "designs": rows},
-                                                   indent=2))
-    (args.out / "area.md").write_text(markdown(rows, version))
-    print(f"wrote {args.out / 'area.md'} and {args.out / 'area.json'}")
+    (args.out / f"{stem}.json").write_text(
+        json.dumps({"yosys": version, **(extra or {}), "designs": rows}, indent=2))
+    md = args.out / f"{stem}.md"
+    md.write_text((markdown_fn or markdown)(rows, version))
+    print(f"wrote {md} and {args.out / f'{stem}.json'}")
+    return rows, md
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli(argv, DESIGNS, REPO / "build" / "reports", "area")
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
 from tb import eie_common as ec
@@ -71,17 +71,9 @@ async def collect_stream(dut) -> tuple[list[int], list[int], list[int]]:
     return vals, slots, lasts
 
 
-async def read_counter(dut, sel: int, pe: int = 0) -> int:
-    dut.cnt_sel.value = sel
-    dut.cnt_pe.value = pe
-    await Timer(1, unit="ns")
-    return int(dut.cnt_data.value)
-
-
-@cocotb.test()
-async def fc8_run(dut):
-    """The FC8 layer: descriptor load, start, stream in, results out, compared with golden."""
-    wall0 = time.perf_counter()
+async def setup(dut) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """Clock, reset and the layer descriptors through the load port (the memories come from the
+    +EIE_INIT_DIR backdoor); returns (parameters, case, input, golden outputs in slot order)."""
     p = params({"N_PE": 64})
     img = Path(os.environ["FC8_IMG_DIR"])
     case = json.loads((img / "case.json").read_text())
@@ -93,6 +85,14 @@ async def fc8_run(dut):
     for i, (a, b) in enumerate(case["desc"]):
         await ec.load(dut, ec.LD_DESC, 0, 2 * i, a)
         await ec.load(dut, ec.LD_DESC, 0, 2 * i + 1, b)
+    return p, case, x, want
+
+
+@cocotb.test()
+async def fc8_run(dut):
+    """The FC8 layer: descriptor load, start, stream in, results out, compared with golden."""
+    wall0 = time.perf_counter()
+    p, case, x, want = await setup(dut)
     await FallingEdge(dut.clk)
     t_sim0 = get_sim_time("ns")
     wall1 = time.perf_counter()
@@ -111,14 +111,14 @@ async def fc8_run(dut):
     cause = int(dut.err_cause.value)
     n = p["N_PE"]
     cnt = {
-        "total_cycles": await read_counter(dut, ec.CNT_TOTAL),
-        "compute_cycles": await read_counter(dut, ec.CNT_RUN),
-        "broadcasts": await read_counter(dut, ec.CNT_BCAST),
-        "stall_cycles": await read_counter(dut, ec.CNT_STALL),
-        "layers": await read_counter(dut, ec.CNT_LAYERS),
-        "busy": [await read_counter(dut, ec.CNT_BUSY, k) for k in range(n)],
-        "starved": [await read_counter(dut, ec.CNT_STARVED, k) for k in range(n)],
-        "padding": [await read_counter(dut, ec.CNT_PAD, k) for k in range(n)],
+        "total_cycles": await ec.read_counter(dut, ec.CNT_TOTAL),
+        "compute_cycles": await ec.read_counter(dut, ec.CNT_RUN),
+        "broadcasts": await ec.read_counter(dut, ec.CNT_BCAST),
+        "stall_cycles": await ec.read_counter(dut, ec.CNT_STALL),
+        "layers": await ec.read_counter(dut, ec.CNT_LAYERS),
+        "busy": [await ec.read_counter(dut, ec.CNT_BUSY, k) for k in range(n)],
+        "starved": [await ec.read_counter(dut, ec.CNT_STARVED, k) for k in range(n)],
+        "padding": [await ec.read_counter(dut, ec.CNT_PAD, k) for k in range(n)],
     }
     mism = [(s, v, int(w)) for s, v, w in zip(slots, vals, want) if v != w]
     result = {
@@ -147,17 +147,7 @@ async def fc8_run(dut):
 async def fc8_run_common_drivers(dut):
     """The same run with the per-clock drivers of tb/eie_common.py (run_network), for the
     simulation-speed comparison (scripts/bench_simspeed.py); FC8_COMMON_DRIVERS=1 enables it."""
-    p = params({"N_PE": 64})
-    img = Path(os.environ["FC8_IMG_DIR"])
-    case = json.loads((img / "case.json").read_text())
-    x = np.load(img / "x.npy")
-    want = np.load(img / "want_slots.npy")
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-    ec.top_idle_inputs(dut)
-    await ec.reset(dut)
-    for i, (a, b) in enumerate(case["desc"]):
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i, a)
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i + 1, b)
+    p, case, x, want = await setup(dut)
     t_sim0 = get_sim_time("ns")
     wall1 = time.perf_counter()
     vals, slots, _ = await ec.run_network(dut, x)

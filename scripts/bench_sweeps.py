@@ -90,6 +90,23 @@ def lenet_layers(model_dir: Path, n_vec: int = 16) -> list[tuple[str, np.ndarray
     return res
 
 
+
+def _save_depth_plot(fig, ax, out: Path, name: str, ylabel: str, title: str) -> str:
+    """Label a plot against queue depth (log2 axis), save it as ``out/name``; returns name."""
+    import matplotlib.pyplot as plt
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(DEPTHS, [str(d) for d in DEPTHS])
+    ax.set_xlabel("activation queue depth")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=120)
+    plt.close(fig)
+    return name
+
+
 def plot(out: Path, sweeps: dict, rtl: dict) -> list[str]:
     import matplotlib
     matplotlib.use("Agg")
@@ -109,17 +126,9 @@ def plot(out: Path, sweeps: dict, rtl: dict) -> list[str]:
         ax.plot([int(d) for d in ref], [100 * ref_ideal / c for c, ref_ideal in
                                         zip(ref.values(), [7090] * len(ref))],
                 ls="--", color="gray", marker="s", label="EIE reference (FC8)")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(DEPTHS, [str(d) for d in DEPTHS])
-    ax.set_xlabel("activation queue depth")
-    ax.set_ylabel("load-balance efficiency (%)")
-    ax.set_title("Load-balance efficiency vs queue depth (64 PEs)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "sweep_depth_efficiency.png", dpi=120)
-    files.append("sweep_depth_efficiency.png")
-    plt.close(fig)
+    files.append(_save_depth_plot(fig, ax, out, "sweep_depth_efficiency.png",
+                                  "load-balance efficiency (%)",
+                                  "Load-balance efficiency vs queue depth (64 PEs)"))
     # FC8 cycles vs depth
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, s in sweeps["depth"].items():
@@ -132,17 +141,8 @@ def plot(out: Path, sweeps: dict, rtl: dict) -> list[str]:
         ax.plot([int(d) for d in ref], list(ref.values()), ls="--", color="gray", marker="s",
                 label="EIE reference")
     ax.axhline(7090, color="gray", ls=":", label="ideal 7,090")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(DEPTHS, [str(d) for d in DEPTHS])
-    ax.set_xlabel("activation queue depth")
-    ax.set_ylabel("compute cycles")
-    ax.set_title("AlexNet FC8 on 64 PEs: cycles vs queue depth")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "sweep_depth_cycles_fc8.png", dpi=120)
-    files.append("sweep_depth_cycles_fc8.png")
-    plt.close(fig)
+    files.append(_save_depth_plot(fig, ax, out, "sweep_depth_cycles_fc8.png", "compute cycles",
+                                  "AlexNet FC8 on 64 PEs: cycles vs queue depth"))
     # scalability vs PEs (EIE Fig. 11): speedup over one PE, and efficiency
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for name, s in sweeps["pes"].items():

@@ -167,6 +167,15 @@ async def reset(dut, cycles: int = 3) -> None:
     dut.rst.value = 0
 
 
+async def start(dut, inputs) -> None:
+    """Start a unit test: 100 MHz clock, every input named in ``inputs`` at 0, then reset."""
+    from cocotb.clock import Clock
+    Clock(dut.clk, 10, unit="ns").start()
+    for name in inputs:
+        getattr(dut, name).value = 0
+    await reset(dut)
+
+
 def top_idle_inputs(dut) -> None:
     dut.start.value = 0
     dut.ld_valid.value = 0

@@ -6,7 +6,6 @@ source file; the roles swap on every swap."""
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from models import fixedpoint as fp
@@ -30,11 +29,8 @@ async def requantize_and_swap(dut):
     p = params(DEFAULTS)
     depth = p["ACT_DEPTH"]
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in ("swap", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_valid", "wb_addr",
-              "wb_acc", "shift", "relu"):
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, ("swap", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_valid", "wb_addr",
+                         "wb_acc", "shift", "relu"))
     checked = 0
     src_vals = [int(v) for v in g.integers(-32768, 32768, depth)]
     for a, v in enumerate(src_vals):

@@ -8,7 +8,6 @@ hazard); the test counts those hazards and requires many. Bad codes and rows rai
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
@@ -72,11 +71,8 @@ async def accumulate(dut):
     mode = ec.MODES[p["MUL"]]
     g = rng(dut)
     n_layers = 1 << (p["CB_AW"] - 4)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
-              "e_valid", "e_v", "e_z", "e_first", "e_act", "wb_en", "wb_addr"):
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
+                         "e_valid", "e_v", "e_z", "e_first", "e_act", "wb_en", "wb_addr"))
     cbs = [ec.random_codebook(g, mode) for _ in range(n_layers)]
     for li, cb in enumerate(cbs):
         for v, w in enumerate(memimage.codebook_words(cb, mode)):

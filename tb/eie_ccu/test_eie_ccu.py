@@ -6,7 +6,6 @@ slot order, one a cycle while not stalled, and done only after the PEs report id
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from tb import eie_common as ec
@@ -59,10 +58,7 @@ async def broadcast_order(dut):
     n = p["N"]
     depth = 1 << p["ACT_AW"]
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in ("start", "halt", "stall", "pe_idle", "has_bias", "bias_act", "n_in", "rd_data"):
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, ("start", "halt", "stall", "pe_idle", "has_bias", "bias_act", "n_in", "rd_data"))
     for trial in range(30):
         slots = ec.random_acts(g, n * depth, float(g.choice([0.0, 0.05, 0.3, 0.7, 1.0])))
         n_in = int(g.integers(0, n * depth + 1))

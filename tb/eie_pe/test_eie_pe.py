@@ -8,7 +8,6 @@ padding entries of the broadcast columns."""
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
@@ -38,10 +37,7 @@ async def pe_layers(dut):
     p = params(DEFAULTS)
     mode = ec.MODES[p["MUL"]]
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in INPUTS:
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, INPUTS)
     for trial in range(5):
         n_pes, k = int(g.choice([1, 4, 16])), 0
         k = int(g.integers(0, n_pes))

@@ -9,7 +9,6 @@ from collections import deque
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
@@ -47,10 +46,7 @@ async def stream(dut, cols, acts, g, valid_p, ready_p, max_cycles=20000):
 async def pointers(dut):
     p = params(DEFAULTS)
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in ("flush", "ld_en", "ld_addr", "ld_data", "ptr_base", "q_valid", "q_act", "q_col", "p_ready"):
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "ptr_base", "q_valid", "q_act", "q_col", "p_ready"))
     n_cols = int(g.integers(10, 2 * p["PTR_DEPTH"] - 20))
     layer = mcsc.encode(ec.random_codes(g, 40, n_cols, 0.2), 1)
     base = 2 * int(g.integers(0, (2 * p["PTR_DEPTH"] - n_cols - 1) // 2))

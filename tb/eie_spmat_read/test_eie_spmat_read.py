@@ -6,7 +6,6 @@ the golden entries in order, and at full speed a column takes max(1, entries) cy
 import cocotb
 import numpy as np
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
@@ -21,10 +20,7 @@ DEFAULTS = {"PTR_W": 20, "SPM_DEPTH": 256, "SPM_AW": 8}
 async def entries(dut):
     p = params(DEFAULTS)
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    for s in ("flush", "ld_en", "ld_addr", "ld_data", "p_valid", "p_start", "p_end", "p_act", "p_err"):
-        getattr(dut, s).value = 0
-    await ec.reset(dut)
+    await ec.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "p_valid", "p_start", "p_end", "p_act", "p_err"))
     codes = ec.random_codes(g, 60, 120, 0.15)
     codes[:, g.integers(0, 120, 20)] = 0               # empty columns
     codes[40:, g.integers(0, 120, 10)] = 0              # gaps > 15: padding

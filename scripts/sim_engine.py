@@ -55,21 +55,6 @@ def hw_params(m: dict, weights: str) -> dict:
             "PTR_DEPTH": _pow2(m["words"]["ptr_bank"]), "MAX_LAYERS": max(4, m["n_layers"])}
 
 
-def padded_images(m: dict, hw: dict, dst: Path) -> Path:
-    """The exported images padded with zero words to the RTL memory depths (so $readmemh fills
-    every word and the simulators print no "not enough words" warnings)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    lay_w = 1 if hw["MAX_LAYERS"] <= 2 else (hw["MAX_LAYERS"] - 1).bit_length()
-    depth = {**{f: hw["SPM_DEPTH"] for f in m["files"]["spm"]},
-             **{f: hw["PTR_DEPTH"] for f in m["files"]["ptr_even"] + m["files"]["ptr_odd"]},
-             m["files"]["codebook"]: 1 << (4 + lay_w)}
-    for name, words in depth.items():
-        lines = (MODEL / name).read_text().split()
-        pad = [("0" * len(lines[0]))] * (words - len(lines))
-        (dst / name).write_text("\n".join(lines + pad) + "\n")
-    return dst
-
-
 def quiet_run(log: Path, *args, **kwargs):
     """tbsim.run with the simulator's output (build and cocotb log) sent to ``log``; on failure
     the last lines are printed."""
@@ -142,7 +127,7 @@ def main() -> int:
     np.savez(f_in, x_q=x_q, desc=np.array(desc, dtype=np.uint64))
     f_out.unlink(missing_ok=True)
     t1 = time.time()
-    hw_dir = padded_images(m, hw, OUT / "hw")
+    hw_dir = ec.pad_images(MODEL, m, hw, OUT / "hw")
     log = OUT / f"sim-{sim}.log"
     print(f"simulating {images} images on {sim} (log: {rel(log)})", flush=True)
     build = quiet_run(log, sim, "eie_top", "tb.eie_uvm.images", ec.all_sources(), hw,

@@ -156,21 +156,92 @@ def build_image(layers: list[golden.QLayer]) -> Image:
     return Image(spm, ptr, np.concatenate(cb), desc)
 
 
+def pad_images(src, manifest: dict, hw: dict, dst=None):
+    """Copy the $readmemh images of ``src`` (written by models.memimage, ``manifest`` its
+    manifest) to ``dst`` (default: in place), padded with zero words to the memory depths of
+    an eie_top build with parameters ``hw``, so that $readmemh fills every word and the
+    simulators print no "not enough words" warnings. Returns ``dst``."""
+    from pathlib import Path
+    src = Path(src)
+    dst = src if dst is None else Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    lay_w = 1 if hw["MAX_LAYERS"] <= 2 else (hw["MAX_LAYERS"] - 1).bit_length()
+    f = manifest["files"]
+    depth = {**{n: hw["SPM_DEPTH"] for n in f["spm"]},
+             **{n: hw["PTR_DEPTH"] for n in f["ptr_even"] + f["ptr_odd"]},
+             f["codebook"]: 1 << (4 + lay_w)}
+    for name, words in depth.items():
+        lines = (src / name).read_text().split()
+        if len(lines) > words:
+            raise ValueError(f"{src / name}: {len(lines)} words, the build holds {words}")
+        pad = [("0" * len(lines[0]))] * (words - len(lines))
+        (dst / name).write_text("\n".join(lines + pad) + "\n")
+    return dst
+
+
 # ---------------------------------------------------------------------------------------------
 # cocotb drivers
+#
+# Timing convention of every tb/eie_* driver: inputs change at the falling edge; what a rising
+# edge does is decided by the values shown at the falling edge before it. eie_top's stream
+# outputs (s_axis_act_tready, m_axis_res_t*) and status (busy, done, error) are registered or
+# decoded from its state register, so they hold still from one rising edge to the next.
+#
+# The drivers are transaction level: Python runs once per stream beat, once per idle or
+# back-pressure run, and once per wait on a signal edge (tready or tvalid rising, done), never
+# once per clock cycle while the engine computes or a run of idle cycles passes.
 # ---------------------------------------------------------------------------------------------
+PERIOD_NS = 10
+
+
+def clock(dut) -> None:
+    """The engine's clock: PERIOD_NS."""
+    from cocotb.clock import Clock
+    Clock(dut.clk, PERIOD_NS, unit="ns").start()
+
+
+async def cycles_from_falling(clk, n: int) -> None:
+    """From a falling edge, wait until the falling edge ``n`` cycles later with two triggers
+    (a timer that ends inside the last cycle, then the edge), whatever ``n``."""
+    from cocotb.triggers import FallingEdge, Timer
+    if n <= 0:
+        return
+    await Timer(n * PERIOD_NS - PERIOD_NS // 4, unit="ns")
+    await FallingEdge(clk)
+
+
+def idle_gaps(g: np.random.Generator | None, n: int, idle: float) -> np.ndarray | None:
+    """Idle cycles before each of ``n`` beats when each cycle is idle with probability
+    ``idle`` (geometric run lengths); None for no idle cycles."""
+    if g is None or idle <= 0.0:
+        return None
+    if not idle < 1.0:
+        raise ValueError(f"idle probability {idle} must be below 1")
+    return g.geometric(1.0 - idle, n) - 1
+
+
+def ready_runs(g: np.random.Generator | None, ready: float):
+    """(on, off) run lengths of a tready that is high in each cycle with probability ``ready``
+    (geometric runs, as independent draws per cycle would give); always on for ``ready`` >= 1."""
+    if g is None or ready >= 1.0:
+        while True:
+            yield 1 << 30, 0
+    if not ready > 0.0:
+        raise ValueError(f"ready probability {ready} must be above 0")
+    while True:
+        yield int(g.geometric(1.0 - ready)), int(g.geometric(ready))
+
+
 async def reset(dut, cycles: int = 3) -> None:
-    from cocotb.triggers import RisingEdge
+    from cocotb.triggers import ClockCycles
     dut.rst.value = 1
-    for _ in range(cycles):
-        await RisingEdge(dut.clk)
+    await ClockCycles(dut.clk, cycles)
     dut.rst.value = 0
 
 
 async def start(dut, inputs) -> None:
-    """Start a unit test: 100 MHz clock, every input named in ``inputs`` at 0, then reset."""
-    from cocotb.clock import Clock
-    Clock(dut.clk, 10, unit="ns").start()
+    """Start a unit test: the clock, every input named in ``inputs`` at 0, then reset."""
+    clock(dut)
     for name in inputs:
         getattr(dut, name).value = 0
     await reset(dut)
@@ -193,22 +264,27 @@ def top_idle_inputs(dut) -> None:
 
 async def load(dut, sel: int, pe: int, addr: int, data: int) -> None:
     """One load-port write (the engine must be idle: ld_ready)."""
-    from cocotb.triggers import FallingEdge, RisingEdge
+    await load_words(dut, [(sel, pe, addr, data)])
+
+
+async def load_words(dut, writes: list[tuple[int, int, int, int]]) -> None:
+    """Load-port writes (sel, pe, addr, data), one a cycle (the engine must be idle)."""
+    from cocotb.triggers import FallingEdge
     await FallingEdge(dut.clk)
     assert int(dut.ld_ready.value), "load port not ready"
-    dut.ld_valid.value = 1
-    dut.ld_sel.value = sel
-    dut.ld_pe.value = pe
-    dut.ld_addr.value = addr
-    dut.ld_data.value = int(data) & ((1 << 64) - 1)
-    await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
+    for sel, pe, addr, data in writes:
+        dut.ld_valid.value = 1
+        dut.ld_sel.value = sel
+        dut.ld_pe.value = pe
+        dut.ld_addr.value = addr
+        dut.ld_data.value = int(data) & ((1 << 64) - 1)
+        await FallingEdge(dut.clk)      # taken at the rising edge in between
     dut.ld_valid.value = 0
 
 
-async def load_image(dut, img: Image, skip_memories: bool = False) -> None:
-    """Front-door load of a whole image (descriptors only when ``skip_memories``)."""
-    from cocotb.triggers import FallingEdge, RisingEdge
+def image_words(img: Image, skip_memories: bool = False) -> list[tuple[int, int, int, int]]:
+    """The load-port writes of a front-door load of ``img`` (descriptors only when
+    ``skip_memories``); trailing zero words of the sparse-matrix memories are left out."""
     writes = []
     if not skip_memories:
         for k, words in enumerate(img.spm):
@@ -217,71 +293,98 @@ async def load_image(dut, img: Image, skip_memories: bool = False) -> None:
         for k, words in enumerate(img.ptr):
             writes += [(LD_PTR, k, a, int(w)) for a, w in enumerate(words)]
         writes += [(LD_CB, 0, a, int(w)) for a, w in enumerate(img.codebook)]
-    for i, (a, b) in enumerate(img.desc):
-        writes += [(LD_DESC, 0, 2 * i, a), (LD_DESC, 0, 2 * i + 1, b)]
-    await FallingEdge(dut.clk)
-    assert int(dut.ld_ready.value), "load port not ready"
-    for sel, pe, addr, data in writes:
-        dut.ld_valid.value = 1
-        dut.ld_sel.value = sel
-        dut.ld_pe.value = pe
-        dut.ld_addr.value = addr
-        dut.ld_data.value = data
-        await RisingEdge(dut.clk)
-        await FallingEdge(dut.clk)
-    dut.ld_valid.value = 0
+    return writes + desc_writes(img.desc)
+
+
+def desc_writes(desc) -> list[tuple[int, int, int, int]]:
+    """The load-port writes of a descriptor table [(word A, word B), ...]."""
+    return [(LD_DESC, 0, 2 * i + j, int(w)) for i, ab in enumerate(desc) for j, w in enumerate(ab)]
+
+
+async def load_image(dut, img: Image, skip_memories: bool = False) -> None:
+    """Front-door load of a whole image (descriptors only when ``skip_memories``)."""
+    await load_words(dut, image_words(img, skip_memories))
+
+
+async def drive_stream(clk, bus, busy, words: list[int], tlast_at: int,
+                       gaps: np.ndarray | None = None) -> int:
+    """AXI4-Stream source on ``bus`` (handles tvalid, tdata, tlast, tready): ``words`` in
+    order, tlast on word ``tlast_at``, ``gaps[i]`` idle cycles before word i. Stops early when
+    ``busy`` is low while tready is (the run was aborted). Returns the number of words taken.
+
+    tready shown at a falling edge is what the next rising edge sees, so a ready sink takes a
+    word per falling edge; a stalled one is waited for on tready's rising edge."""
+    from cocotb.triggers import FallingEdge, First, RisingEdge
+    n, sent = len(words), 0
+    await FallingEdge(clk)
+    while sent < n:
+        if gaps is not None and gaps[sent] > 0:
+            bus.tvalid.value = 0
+            await cycles_from_falling(clk, int(gaps[sent]))
+            gaps[sent] = 0
+        bus.tvalid.value = 1
+        bus.tdata.value = int(words[sent]) & 0xFFFF
+        bus.tlast.value = int(sent == tlast_at)
+        if not int(bus.tready.value):
+            if not int(busy.value):
+                break
+            await First(RisingEdge(bus.tready), FallingEdge(busy))
+            await FallingEdge(clk)
+            continue
+        sent += 1
+        await FallingEdge(clk)
+    bus.tvalid.value = 0
+    bus.tlast.value = 0
+    return sent
 
 
 async def send_acts(dut, x: np.ndarray, g: np.random.Generator | None = None,
                     idle: float = 0.0, tlast_at: int | None = None) -> int:
     """Drive s_axis_act with ``x`` (random idle cycles with probability ``idle``); tlast on
     element ``tlast_at`` (default the last). Returns the number of elements accepted."""
-    from cocotb.triggers import FallingEdge, RisingEdge
-    n = len(x)
-    last = n - 1 if tlast_at is None else tlast_at
-    sent = 0
-    await FallingEdge(dut.clk)
-    while sent < n:
-        if g is not None and g.random() < idle:
-            dut.s_axis_act_tvalid.value = 0
-            await RisingEdge(dut.clk)
-            await FallingEdge(dut.clk)
-            continue
-        dut.s_axis_act_tvalid.value = 1
-        dut.s_axis_act_tdata.value = int(x[sent]) & 0xFFFF
-        dut.s_axis_act_tlast.value = int(sent == last)
-        await RisingEdge(dut.clk)   # signals read here hold their values of the edge
-        fired = int(dut.s_axis_act_tready.value)
-        busy = int(dut.busy.value)
-        await FallingEdge(dut.clk)
-        if fired:
-            sent += 1
-        elif not busy:
-            break
-    dut.s_axis_act_tvalid.value = 0
-    dut.s_axis_act_tlast.value = 0
-    return sent
+    from types import SimpleNamespace
+    bus = SimpleNamespace(tvalid=dut.s_axis_act_tvalid, tdata=dut.s_axis_act_tdata,
+                          tlast=dut.s_axis_act_tlast, tready=dut.s_axis_act_tready)
+    last = len(x) - 1 if tlast_at is None else tlast_at
+    return await drive_stream(dut.clk, bus, dut.busy, [int(v) for v in x], last,
+                              idle_gaps(g, len(x), idle))
 
 
 async def collect_results(dut, g: np.random.Generator | None = None, ready: float = 1.0,
                           limit: int = 1_000_000) -> tuple[list[int], list[int], list[int]]:
-    """Collect m_axis_res beats until done (random back-pressure: tready with probability
-    ``ready``). Returns (values, slots, tlast flags)."""
-    from cocotb.triggers import FallingEdge, RisingEdge
+    """Collect m_axis_res beats until done (random back-pressure: tready high in a cycle with
+    probability ``ready``). Returns (values, slots, tlast flags). Python runs per beat and per
+    back-pressure run; while tvalid is low it waits on tvalid or done rising."""
+    from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
+    from cocotb.utils import get_sim_time
     vals, slots, lasts = [], [], []
-    for _ in range(limit):
-        await FallingEdge(dut.clk)
-        dut.m_axis_res_tready.value = int(g is None or g.random() < ready)
-        await RisingEdge(dut.clk)   # signals read here hold their values of the edge
-        if int(dut.m_axis_res_tvalid.value) and int(dut.m_axis_res_tready.value):
-            vals.append(dut.m_axis_res_tdata.value.to_signed())
-            slots.append(int(dut.m_axis_res_tuser.value))
-            lasts.append(int(dut.m_axis_res_tlast.value))
-        if int(dut.done.value):
-            break
-    else:
-        raise AssertionError(f"no done within {limit} cycles")
+    deadline = get_sim_time("ns") + limit * PERIOD_NS
+    runs = ready_runs(g, ready)
+    on, off = next(runs)
     await FallingEdge(dut.clk)
+    while True:
+        left = deadline - get_sim_time("ns")
+        if left <= 0:
+            raise AssertionError(f"no done within {limit} cycles")
+        if not int(dut.m_axis_res_tvalid.value):
+            if int(dut.done.value):       # done rose at the last rising edge: the run is over
+                break
+            dut.m_axis_res_tready.value = int(on > 0)
+            await First(RisingEdge(dut.m_axis_res_tvalid), RisingEdge(dut.done),
+                        Timer(left, unit="ns"))
+            await FallingEdge(dut.clk)
+            continue
+        if on == 0:                       # a back-pressure run
+            dut.m_axis_res_tready.value = 0
+            await cycles_from_falling(dut.clk, off)
+            on, off = next(runs)
+            continue
+        dut.m_axis_res_tready.value = 1   # this beat is taken at the next rising edge
+        vals.append(dut.m_axis_res_tdata.value.to_signed())
+        slots.append(int(dut.m_axis_res_tuser.value))
+        lasts.append(int(dut.m_axis_res_tlast.value))
+        on -= 1
+        await FallingEdge(dut.clk)
     dut.m_axis_res_tready.value = 0
     return vals, slots, lasts
 
@@ -294,16 +397,20 @@ async def read_counter(dut, sel: int, pe: int = 0) -> int:
     return int(dut.cnt_data.value)
 
 
+async def start_pulse(dut) -> None:
+    """One-cycle start (from a falling edge to the next)."""
+    from cocotb.triggers import FallingEdge
+    await FallingEdge(dut.clk)
+    dut.start.value = 1
+    await FallingEdge(dut.clk)
+    dut.start.value = 0
+
+
 async def run_network(dut, x: np.ndarray, g: np.random.Generator | None = None,
                       idle: float = 0.0, ready: float = 1.0):
     """start, stream x in, collect the results until done. Returns (values, slots, lasts)."""
     import cocotb
-    from cocotb.triggers import FallingEdge, RisingEdge
-    await FallingEdge(dut.clk)
-    dut.start.value = 1
-    await RisingEdge(dut.clk)
-    await FallingEdge(dut.clk)
-    dut.start.value = 0
+    await start_pulse(dut)
     sender = cocotb.start_soon(send_acts(dut, x, g, idle))
     res = await collect_results(dut, g, ready)
     await sender

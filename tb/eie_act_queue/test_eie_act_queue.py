@@ -5,7 +5,6 @@ from collections import deque
 
 import cocotb
 import pytest
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from tb import eie_common as ec
@@ -20,7 +19,7 @@ async def random_traffic(dut):
     p = params({"DATA_W": 32, "DEPTH": 8})
     depth = p["DEPTH"]
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    ec.clock(dut)
     dut.push.value = dut.pop.value = dut.flush.value = 0
     dut.din.value = 0
     await ec.reset(dut)

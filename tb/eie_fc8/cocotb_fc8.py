@@ -5,9 +5,9 @@ through the load port. Environment: FC8_IMG_DIR (folder written by tb.eie_fc8.fc
 images, case.json, x.npy, want_slots.npy), FC8_RESULT (JSON written here: outputs, counters,
 timing).
 
-Transaction-level drivers: Python runs once per stream beat (input activations, results) and
-not at all while the engine computes (a trigger on the first result's tvalid), unlike the
-per-clock drivers of tb/eie_common.py, which await two clock edges every cycle of the run.
+The run uses the transaction-level drivers of tb/eie_common.py (Python once per stream beat,
+not at all while the engine computes); ``fc8_run_per_clock`` repeats it with a naive driver that
+awaits both clock edges in every cycle, the baseline of scripts/bench_simspeed.py.
 """
 
 from __future__ import annotations
@@ -19,56 +19,48 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 from cocotb.utils import get_sim_time
 
 from tb import eie_common as ec
 from tb.common import params
 
-PERIOD_NS = 10
+PERIOD_NS = ec.PERIOD_NS
 
 
-async def send_stream(dut, x: np.ndarray) -> None:
-    """Drive s_axis_act with ``x``, one beat a cycle: tready is high throughout the engine's
-    input state, so once it rises every falling edge presents the next beat."""
-    vals = [int(v) & 0xFFFF for v in x]
-    n = len(vals)
-    dut.s_axis_act_tdata.value = vals[0]
-    dut.s_axis_act_tlast.value = int(n == 1)
-    dut.s_axis_act_tvalid.value = 1
-    if not int(dut.s_axis_act_tready.value):
-        await RisingEdge(dut.s_axis_act_tready)
-    await FallingEdge(dut.clk)          # beat 0 is taken at the next rising edge
-    for i in range(1, n):
-        await FallingEdge(dut.clk)
-        dut.s_axis_act_tdata.value = vals[i]
-        if i == n - 1:
-            dut.s_axis_act_tlast.value = 1
-    await FallingEdge(dut.clk)
-    dut.s_axis_act_tvalid.value = 0
-    dut.s_axis_act_tlast.value = 0
-
-
-async def collect_stream(dut) -> tuple[list[int], list[int], list[int]]:
-    """Results with tready held high: nothing to do until the first tvalid; then the beat shown
-    at each falling edge is the one the next rising edge transfers."""
+async def per_clock_run(dut, x: np.ndarray) -> tuple[list[int], list[int]]:
+    """The naive driver style, kept only as the baseline of scripts/bench_simspeed.py: start,
+    stream and collect with Python awaiting both clock edges in every cycle of the run."""
+    await ec.start_pulse(dut)
     dut.m_axis_res_tready.value = 1
-    vals, slots, lasts = [], [], []
-    if not int(dut.m_axis_res_tvalid.value):
-        await RisingEdge(dut.m_axis_res_tvalid)
+    words = [int(v) & 0xFFFF for v in x]
+    sent, vals, slots = 0, [], []
     while True:
-        await FallingEdge(dut.clk)
-        if int(dut.error.value) or not int(dut.busy.value):
-            break
+        dut.s_axis_act_tvalid.value = int(sent < len(words))
+        dut.s_axis_act_tdata.value = words[min(sent, len(words) - 1)]
+        dut.s_axis_act_tlast.value = int(sent == len(words) - 1)
+        await RisingEdge(dut.clk)       # values read here are those of the edge
+        sent += int(sent < len(words) and int(dut.s_axis_act_tready.value))
         if int(dut.m_axis_res_tvalid.value):
             vals.append(dut.m_axis_res_tdata.value.to_signed())
             slots.append(int(dut.m_axis_res_tuser.value))
-            last = int(dut.m_axis_res_tlast.value)
-            lasts.append(last)
-            if last:
-                break
-    return vals, slots, lasts
+        done = int(dut.done.value)
+        await FallingEdge(dut.clk)
+        if done:
+            return vals, slots
+
+
+async def progress(dut, every: int) -> None:
+    """Log simulated cycles and wall time every ``every`` cycles (FC8_PROGRESS=<cycles>): one
+    timer trigger per report, no per-cycle work; shows whether a slow simulator is moving."""
+    from cocotb.triggers import Timer
+    t0 = time.perf_counter()
+    while True:
+        await Timer(every * PERIOD_NS, unit="ns")
+        wall = time.perf_counter() - t0
+        cyc = int(get_sim_time("ns") // PERIOD_NS)
+        dut._log.info("progress: %d cycles, %.1f s wall, %.0f cycles/s, busy=%s state=%s", cyc,
+                      wall, cyc / wall if wall else 0.0, dut.busy.value, dut.state.value)
 
 
 async def setup(dut) -> tuple[dict, dict, np.ndarray, np.ndarray]:
@@ -79,12 +71,13 @@ async def setup(dut) -> tuple[dict, dict, np.ndarray, np.ndarray]:
     case = json.loads((img / "case.json").read_text())
     x = np.load(img / "x.npy")
     want = np.load(img / "want_slots.npy")
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    ec.clock(dut)
+    every = int(os.environ.get("FC8_PROGRESS", "0"))
+    if every > 0:
+        cocotb.start_soon(progress(dut, every))
     ec.top_idle_inputs(dut)
     await ec.reset(dut)
-    for i, (a, b) in enumerate(case["desc"]):
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i, a)
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i + 1, b)
+    await ec.load_words(dut, ec.desc_writes(case["desc"]))
     return p, case, x, want
 
 
@@ -96,15 +89,7 @@ async def fc8_run(dut):
     await FallingEdge(dut.clk)
     t_sim0 = get_sim_time("ns")
     wall1 = time.perf_counter()
-    dut.start.value = 1
-    await FallingEdge(dut.clk)
-    dut.start.value = 0
-    sender = cocotb.start_soon(send_stream(dut, x))
-    vals, slots, lasts = await collect_stream(dut)
-    await sender
-    while int(dut.busy.value):
-        await RisingEdge(dut.done)
-    await FallingEdge(dut.clk)
+    vals, slots, lasts = await ec.run_network(dut, x)
     wall2 = time.perf_counter()
     t_sim1 = get_sim_time("ns")
     err = int(dut.error.value)
@@ -143,21 +128,21 @@ async def fc8_run(dut):
     assert not mism, f"{len(mism)} mismatches (slot, rtl, golden): {mism[:10]}"
 
 
-@cocotb.test(skip=os.environ.get("FC8_COMMON_DRIVERS", "0") == "0")
-async def fc8_run_common_drivers(dut):
-    """The same run with the per-clock drivers of tb/eie_common.py (run_network), for the
-    simulation-speed comparison (scripts/bench_simspeed.py); FC8_COMMON_DRIVERS=1 enables it."""
+@cocotb.test(skip=os.environ.get("FC8_PER_CLOCK", "0") == "0")
+async def fc8_run_per_clock(dut):
+    """The same run with the per-clock baseline driver, for the simulation-speed comparison
+    (scripts/bench_simspeed.py); FC8_PER_CLOCK=1 enables it."""
     p, case, x, want = await setup(dut)
     t_sim0 = get_sim_time("ns")
     wall1 = time.perf_counter()
-    vals, slots, _ = await ec.run_network(dut, x)
+    vals, slots = await per_clock_run(dut, x)
     wall2 = time.perf_counter()
     t_sim1 = get_sim_time("ns")
     mism = sum(int(v != w) for v, w in zip(vals, want)) + abs(len(vals) - len(want))
     out = os.environ.get("FC8_RESULT")
     if out:
         Path(out).write_text(json.dumps({
-            "name": case["name"], "params": p, "drivers": "tb/eie_common.py",
+            "name": case["name"], "params": p, "drivers": "per-clock baseline",
             "mismatches": mism, "run_sim_cycles": int(round((t_sim1 - t_sim0) / PERIOD_NS)),
             "run_wall_s": wall2 - wall1, "error": int(dut.error.value)}))
     assert mism == 0, f"{mism} mismatches"

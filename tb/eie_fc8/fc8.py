@@ -108,12 +108,14 @@ def build_case(assignment: str = "interleaved", data: mfc8.FC8 | None = None) ->
 
 
 def export(case: Case, out_dir: Path) -> Path:
-    """Memory images + manifest (models.memimage) and the run's inputs for the cocotb module:
-    ``case.json`` (descriptor words), ``x.npy``, ``want_slots.npy``."""
+    """Memory images + manifest (models.memimage; padded copies for the RTL in ``hw/``) and the
+    run's inputs for the cocotb module: ``case.json`` (descriptor words), ``x.npy``,
+    ``want_slots.npy``."""
     from tb import eie_common as ec
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     memimage.write_images(out_dir, [case.layer])
+    ec.pad_images(out_dir, memimage.read_manifest(out_dir), params(), out_dir / "hw")
     spm_base, ptr_base, _, _ = memimage.layout([case.layer])
     a, b = ec.desc_words(case.layer, ptr_base[0], spm_base[0], True,
                          n_codes=int(np.max(np.nonzero(case.layer.codebook)[0])) + 1)
@@ -128,7 +130,9 @@ def case_env(img_dir: Path, result: Path) -> dict[str, str]:
 
 
 def plusargs(img_dir: Path) -> list[str]:
-    return [f"+EIE_INIT_DIR={Path(img_dir).resolve()}"]
+    """The backdoor: the images padded to the build's memory depths (``hw`` below export's
+    folder)."""
+    return [f"+EIE_INIT_DIR={(Path(img_dir) / 'hw').resolve()}"]
 
 
 def compare(case: Case, got_slots: list[int]) -> dict:

@@ -2,11 +2,13 @@
 
 cocotb-bus 0.3.0 runs under cocotb 2.1 as it is (its ``_compat`` module replaces BinaryValue with
 LogicArray); the only cocotb-2 issue met here is ``Task.kill()``, deprecated in favour of
-``cancel()``: the classes below override ``kill``. Timing convention of every tb/eie_* driver:
-inputs change on the falling edge, signals are sampled at the rising edge (values of that edge).
+``cancel()``: the classes below override ``kill``. Timing convention (tb/eie_common.py): inputs
+change at the falling edge (tready just after the rising edge), monitors sample at the falling
+edge; every model here is transaction level (Python per beat, per idle or back-pressure run and
+per awaited signal edge, none per clock cycle while the engine computes).
 
 * :class:`AxisSource`  (``BusDriver``) drives ``s_axis_act`` with random idle cycles.
-* :class:`ReadyToggler` (``BitDriver``) drives ``m_axis_res_tready`` with random back-pressure.
+* :class:`ReadyToggler` drives ``m_axis_res_tready`` with random back-pressure.
 * :class:`ResultMonitor` (``BusMonitor``) watches ``m_axis_res`` and the status outputs and
   publishes one :class:`RunResult` per ``done`` pulse (result beats of the run, error flag, cause,
   PE); beats seen in reset are dropped.
@@ -18,9 +20,11 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, FallingEdge, RisingEdge
-from cocotb_bus.drivers import BitDriver, BusDriver
+from cocotb.triggers import Event, FallingEdge, First, RisingEdge, Timer
+from cocotb_bus.drivers import BusDriver
 from cocotb_bus.monitors import BusMonitor
+
+from tb import eie_common as ec
 
 
 def _hi(sig) -> bool:
@@ -45,7 +49,8 @@ class ActBurst:
 
 class AxisSource(BusDriver):
     """s_axis_act master: valid/ready with random idle cycles; stops early when the engine goes
-    idle (an aborted run). ``sent`` is the number of words taken by the last burst."""
+    idle (an aborted run). ``sent`` is the number of words taken by the last burst. The beats
+    are driven by tb.eie_common.drive_stream (Python once per beat or idle run)."""
 
     _signals = ["tdata", "tvalid", "tready", "tlast"]
 
@@ -63,58 +68,36 @@ class AxisSource(BusDriver):
 
     async def _driver_send(self, transaction: ActBurst, sync: bool = True, **kwargs) -> None:
         b = transaction
-        n, sent = len(b.words), 0
-        await FallingEdge(self.clock)
-        while sent < n:
-            if b.rng is not None and b.idle > 0 and b.rng.random() < b.idle:
-                self.bus.tvalid.value = 0
-                await RisingEdge(self.clock)
-                await FallingEdge(self.clock)
-                continue
-            self.bus.tvalid.value = 1
-            self.bus.tdata.value = int(b.words[sent]) & 0xFFFF
-            self.bus.tlast.value = int(sent == b.tlast_at)
-            await RisingEdge(self.clock)
-            fired = int(self.bus.tready.value)
-            busy = int(self.busy.value)
-            await FallingEdge(self.clock)
-            if fired:
-                sent += 1
-            elif not busy:
-                break
-        self.bus.tvalid.value = 0
-        self.bus.tlast.value = 0
-        self.sent = sent
+        self.sent = await ec.drive_stream(self.clock, self.bus, self.busy, b.words, b.tlast_at,
+                                          ec.idle_gaps(b.rng, len(b.words), b.idle))
 
 
-class ReadyToggler(BitDriver):
-    """m_axis_res_tready: on/off runs drawn so that tready is high a fraction ``ready`` of the
-    cycles (always high for ready >= 1)."""
+class ReadyToggler:
+    """m_axis_res_tready: on/off runs (tb.eie_common.ready_runs) so that tready is high a
+    fraction ``ready`` of the cycles (always high for ready >= 1). It changes just after rising
+    edges, so a monitor sampling at the falling edge sees the value the next rising edge uses;
+    one timer per run, not one trigger per cycle."""
 
     def __init__(self, signal, clk, rng: np.random.Generator):
-        super().__init__(signal, clk)
-        self.rng = rng
-        self.ready = 1.0
+        self.signal, self.clk, self.rng = signal, clk, rng
+        self._task = None
 
-    def _runs(self):
-        while True:
-            if self.ready >= 1.0:
-                yield 1000, 0
-            else:
-                on = int(self.rng.geometric(1.0 - self.ready * 0.5))
-                off = int(self.rng.geometric(max(0.05, self.ready)))
-                yield on, off
+    async def _drive(self, runs) -> None:
+        await RisingEdge(self.clk)
+        for on, off in runs:
+            for level, n in ((1, on), (0, off)):
+                if n:
+                    self.signal.value = level
+                    await Timer(n * ec.PERIOD_NS - ec.PERIOD_NS // 4, unit="ns")
+                    await RisingEdge(self.clk)
 
     def set_ready(self, ready: float) -> None:
-        self.ready = ready
         self.stop()
-        self.start(self._runs())
+        self._task = cocotb.start_soon(self._drive(ec.ready_runs(self.rng, ready)))
 
     def stop(self):
-        _cancel(self._cr)
-        self._cr = None
-
-
+        _cancel(self._task)
+        self._task = None
 @dataclass
 class RunResult:
     """What the engine did in one run (start .. done)."""
@@ -145,27 +128,36 @@ class ResultMonitor(BusMonitor):
         self._thread = None
 
     async def _monitor_recv(self):
+        """Samples at falling edges (every stream and status signal holds still from a rising
+        edge to the next); sleeps on tvalid / tready / done / rst edges in between beats."""
         from cocotb.utils import get_sim_time
+        bus, dut, clk, rst = self.bus, self.dut, self.clock, self._reset
         cur = RunResult()
+        await FallingEdge(clk)
         while True:
-            await RisingEdge(self.clock)
-            if str(self._reset.value) != "0":     # in reset (or before the first one)
+            if str(rst.value) != "0":     # in reset (or before the first one)
                 cur = RunResult()
+                await FallingEdge(clk)
                 continue
-            if _hi(self.bus.tvalid) and _hi(self.bus.tready):
-                cur.values.append(self.bus.tdata.value.to_signed())
-                cur.slots.append(int(self.bus.tuser.value))
-                cur.lasts.append(int(self.bus.tlast.value))
-            if _hi(self.dut.done):
-                await FallingEdge(self.clock)   # error / cause are registered with done
-                cur.error = int(self.dut.error.value)
-                cur.cause = int(self.dut.err_cause.value)
-                cur.err_pe = int(self.dut.err_pe.value)
+            valid, done = _hi(bus.tvalid), _hi(dut.done)
+            if valid and _hi(bus.tready):  # taken at the next rising edge
+                cur.values.append(bus.tdata.value.to_signed())
+                cur.slots.append(int(bus.tuser.value))
+                cur.lasts.append(int(bus.tlast.value))
+            if done:                       # error / cause / PE are registered with done
+                cur.error = int(dut.error.value)
+                cur.cause = int(dut.err_cause.value)
+                cur.err_pe = int(dut.err_pe.value)
                 cur.time_ns = get_sim_time("ns")
                 self.last = cur
                 self._recv(cur)
                 self.done_event.set()
                 cur = RunResult()
+            elif not valid:
+                await First(RisingEdge(bus.tvalid), RisingEdge(dut.done), RisingEdge(rst))
+            elif not _hi(bus.tready):
+                await First(RisingEdge(bus.tready), RisingEdge(rst))
+            await FallingEdge(clk)
 
 
 async def bypass_probe(dut, counts: list[int], pe: int = 0) -> None:
@@ -180,10 +172,15 @@ async def bypass_probe(dut, counts: list[int], pe: int = 0) -> None:
         counts.append(-1)
         return
     clk = dut.clk
-    while True:
-        await RisingEdge(clk)
+    await FallingEdge(clk)
+    while True:                     # sampled at falling edges; sleeps while either is low
         if _hi(byp) and _hi(a2v):
             counts[0] += 1
+        elif not _hi(byp):
+            await RisingEdge(byp)
+        else:
+            await RisingEdge(a2v)
+        await FallingEdge(clk)
 
 
 def start_bypass_probe(dut, pe: int = 0):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, FallingEdge, First, RisingEdge, Timer
+from cocotb.triggers import FallingEdge, First, Timer
 from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env,
                    uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_tlm_analysis_fifo)
 
@@ -177,27 +177,19 @@ class EieDriver(uvm_driver):
         for sel, pe, addr, data in item.restore:
             await ec.load(dut, sel, pe, addr, data)
 
-    async def start_pulse(self):
-        dut = self.dut
-        await FallingEdge(dut.clk)
-        dut.start.value = 1
-        await RisingEdge(dut.clk)
-        await FallingEdge(dut.clk)
-        dut.start.value = 0
-
     async def run_one(self, item: NetworkItem, i: int, x: np.ndarray) -> RunRecord:
         dut = self.dut
         tlast = len(x) - 1 if item.tlast_at is None else item.tlast_at
         b0 = self.bypass[0]
         self.monitor.done_event.clear()
-        await self.start_pulse()
+        await ec.start_pulse(dut)
         send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], tlast, item.idle,
                                                             self.rng)))
-        timeout = ClockCycles(dut.clk, HANG_CYCLES)
+        timeout = Timer(HANG_CYCLES * ec.PERIOD_NS, unit="ns")   # one trigger, not a count
         fired = await First(self.monitor.done_event.wait(), timeout)
         hung = fired is timeout
         if not send.done():
-            await First(send, ClockCycles(dut.clk, 4))
+            await First(send, Timer(4 * ec.PERIOD_NS, unit="ns"))
             send.cancel()
         await FallingEdge(dut.clk)
         counters = await read_counters(dut, self.hw["N_PE"])
@@ -207,10 +199,10 @@ class EieDriver(uvm_driver):
         """start, stream, reset ``reset_after`` cycles later (mid-layer), check the engine is idle
         and error-free afterwards."""
         dut = self.dut
-        await self.start_pulse()
+        await ec.start_pulse(dut)
         send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], len(x) - 1,
                                                             item.idle, self.rng)))
-        await ClockCycles(dut.clk, item.reset_after)
+        await ec.cycles_from_falling(dut.clk, item.reset_after)
         busy = int(dut.busy.value)
         send.cancel()
         self.src.bus.tvalid.value = 0

@@ -16,7 +16,6 @@ import time
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
 from tb import eie_common as ec
@@ -46,48 +45,20 @@ async def run_images(dut):
     src = np.load(os.environ["EIE_IMAGES_IN"])
     x_q = src["x_q"].astype(np.int64)
     desc = [(int(a), int(b)) for a, b in src["desc"]]
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    ec.clock(dut)
     ec.top_idle_inputs(dut)
     await ec.reset(dut)
-    for i, (a, b) in enumerate(desc):           # descriptors through the load port
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i, a)
-        await ec.load(dut, ec.LD_DESC, 0, 2 * i + 1, b)
+    await ec.load_words(dut, ec.desc_writes(desc))     # descriptors through the load port
 
     ys, slots, counters = [], [], []
     t0 = time.time()
-    await FallingEdge(dut.clk)
     for img, x in enumerate(x_q):
-        words = [int(v) & 0xFFFF for v in x]
-        dut.start.value = 1
-        await RisingEdge(dut.clk)
-        await FallingEdge(dut.clk)
-        dut.start.value = 0
-        dut.m_axis_res_tready.value = 1
-        sent, vals, sl = 0, [], []
-        dut.s_axis_act_tvalid.value = 1
-        dut.s_axis_act_tdata.value = words[0]
-        dut.s_axis_act_tlast.value = int(len(words) == 1)
-        for _ in range(1_000_000):
-            await RisingEdge(dut.clk)     # values read here are those of the edge
-            if sent < len(words) and int(dut.s_axis_act_tready.value):
-                sent += 1
-            if int(dut.m_axis_res_tvalid.value):
-                vals.append(dut.m_axis_res_tdata.value.to_signed())
-                sl.append(int(dut.m_axis_res_tuser.value))
-            done = int(dut.done.value)
-            await FallingEdge(dut.clk)
-            if sent < len(words):
-                dut.s_axis_act_tdata.value = words[sent]
-                dut.s_axis_act_tlast.value = int(sent == len(words) - 1)
-            else:
-                dut.s_axis_act_tvalid.value = 0
-                dut.s_axis_act_tlast.value = 0
-            if done:
-                break
-        else:
-            raise AssertionError(f"image {img}: no done within 1,000,000 cycles")
+        await ec.start_pulse(dut)
+        sender = cocotb.start_soon(ec.send_acts(dut, x))
+        vals, sl, _ = await ec.collect_results(dut)
+        sent = await sender
         assert not int(dut.error.value), f"image {img}: error cause {int(dut.err_cause.value)}"
-        assert sent == len(words), f"image {img}: {sent} of {len(words)} inputs taken"
+        assert sent == len(x), f"image {img}: {sent} of {len(x)} inputs taken"
         ys.append(vals)
         slots.append(sl)
         counters.append(await _counters(dut, n_pe))

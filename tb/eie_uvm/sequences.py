@@ -119,8 +119,13 @@ class RandomLayerSeq(EieSeq):
                     n_in = cap
                 else:
                     outs = [cap]
-            # density: log-uniform 1 % .. 100 %, limited by the entry budget
-            dens = float(np.exp(g.uniform(np.log(0.01), 0.0)))
+            # density: log-uniform 1 % .. 100 %, limited by the entry budget; every fourth network
+            # is dense (75-99 %) and small, so that each build covers that density class too
+            dense = made % 4 == 3
+            if dense:
+                n_in = int(min(cap, g.integers(16, 65)))
+                outs = [int(min(cap, g.integers(16, 65))) for _ in outs]
+            dens = float(g.uniform(0.75, 0.99)) if dense else float(np.exp(g.uniform(np.log(0.01), 0.0)))
             dens = min(dens, ENTRY_BUDGET / max(1, sum(a * b for a, b in zip([n_in] + outs, outs))))
             dens = max(dens, 0.01)
             act = float(g.choice([0.0, 1.0, g.uniform(0.01, 1.0), g.uniform(0.01, 1.0)]))

@@ -19,7 +19,6 @@ import os
 import cocotb
 import pytest
 import pyuvm
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_test
 
@@ -46,7 +45,7 @@ class EieTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         dut = cocotb.top
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        ec.clock(dut)
         ec.top_idle_inputs(dut)
         await ec.reset(dut)
         count = int(os.environ.get("EIE_UVM_COUNT", "4"))

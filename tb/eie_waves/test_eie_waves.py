@@ -11,7 +11,6 @@ import subprocess
 
 import cocotb
 import pytest
-from cocotb.clock import Clock
 
 from tb import eie_common as ec
 from tb import sim as tbsim
@@ -27,7 +26,7 @@ async def short_run(dut):
     """One small two-layer network with queue stalls, exact against the golden model."""
     p = params(PARAMS)
     g = rng(dut)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    ec.clock(dut)
     ec.top_idle_inputs(dut)
     await ec.reset(dut)
     layers, x = ec.random_network(g, p["N_PE"], 12, [16, 8], ec.MODES[p["MUL"]], density=0.6,

@@ -200,14 +200,15 @@ def clock(dut) -> None:
     Clock(dut.clk, PERIOD_NS, unit="ns").start()
 
 
-async def cycles_from_falling(clk, n: int) -> None:
-    """From a falling edge, wait until the falling edge ``n`` cycles later with two triggers
-    (a timer that ends inside the last cycle, then the edge), whatever ``n``."""
-    from cocotb.triggers import FallingEdge, Timer
+async def cycles_from(clk, n: int, rising: bool = False) -> None:
+    """From a falling (``rising``: rising) clock edge, wait until the same edge ``n`` cycles
+    later with two triggers (a timer that ends inside the last cycle, then the edge), whatever
+    ``n``."""
+    from cocotb.triggers import FallingEdge, RisingEdge, Timer
     if n <= 0:
         return
     await Timer(n * PERIOD_NS - PERIOD_NS // 4, unit="ns")
-    await FallingEdge(clk)
+    await (RisingEdge(clk) if rising else FallingEdge(clk))
 
 
 def idle_gaps(g: np.random.Generator | None, n: int, idle: float) -> np.ndarray | None:
@@ -320,7 +321,7 @@ async def drive_stream(clk, bus, busy, words: list[int], tlast_at: int,
     while sent < n:
         if gaps is not None and gaps[sent] > 0:
             bus.tvalid.value = 0
-            await cycles_from_falling(clk, int(gaps[sent]))
+            await cycles_from(clk, int(gaps[sent]))
             gaps[sent] = 0
         bus.tvalid.value = 1
         bus.tdata.value = int(words[sent]) & 0xFFFF
@@ -376,7 +377,7 @@ async def collect_results(dut, g: np.random.Generator | None = None, ready: floa
             continue
         if on == 0:                       # a back-pressure run
             dut.m_axis_res_tready.value = 0
-            await cycles_from_falling(dut.clk, off)
+            await cycles_from(dut.clk, off)
             on, off = next(runs)
             continue
         dut.m_axis_res_tready.value = 1   # this beat is taken at the next rising edge

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, FallingEdge, First, RisingEdge, Timer
+from cocotb.triggers import Event, FallingEdge, First, RisingEdge
 from cocotb_bus.drivers import BusDriver
 from cocotb_bus.monitors import BusMonitor
 
@@ -88,8 +88,7 @@ class ReadyToggler:
             for level, n in ((1, on), (0, off)):
                 if n:
                     self.signal.value = level
-                    await Timer(n * ec.PERIOD_NS - ec.PERIOD_NS // 4, unit="ns")
-                    await RisingEdge(self.clk)
+                    await ec.cycles_from(self.clk, n, rising=True)
 
     def set_ready(self, ready: float) -> None:
         self.stop()

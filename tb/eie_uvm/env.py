@@ -202,7 +202,7 @@ class EieDriver(uvm_driver):
         await ec.start_pulse(dut)
         send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], len(x) - 1,
                                                             item.idle, self.rng)))
-        await ec.cycles_from_falling(dut.clk, item.reset_after)
+        await ec.cycles_from(dut.clk, item.reset_after)
         busy = int(dut.busy.value)
         send.cancel()
         self.src.bus.tvalid.value = 0

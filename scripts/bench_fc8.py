@@ -53,11 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "build" / "bench")
     ap.add_argument("--sim", default="verilator")
     args = ap.parse_args(argv)
-    ok, why = fc8.available()
-    if not ok:
-        print(f"skip: {why}", file=sys.stderr)
+    if not fc8.bench_setup(args.out):
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
     data = mfc8.load()
     t0 = time.perf_counter()
     cases = {"interleaved": fc8.build_case("interleaved", data)}

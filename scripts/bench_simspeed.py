@@ -86,11 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="runs of each Verilator case, the fastest reported")
     ap.add_argument("--icarus-repeat", type=int, default=1, help="the same for Icarus")
     args = ap.parse_args(argv)
-    ok, why = fc8.available()
-    if not ok:
-        print(f"skip: {why}", file=sys.stderr)
+    if not fc8.bench_setup(args.out):
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
     case = fc8.build_case("interleaved")
     rows = {}
 

@@ -159,6 +159,18 @@ def compare(case: Case, got_slots: list[int]) -> dict:
     }
 
 
+def bench_setup(out: Path) -> bool:
+    """Start of a benchmark script on the FC8 layer: False (with the reason on stderr) when the
+    data is absent, else True with the output folder ``out`` created."""
+    import sys
+    ok, why = available()
+    if not ok:
+        print(f"skip: {why}", file=sys.stderr)
+        return False
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return True
+
+
 def build_dir() -> Path:
     return Path(os.environ.get("FC8_BUILD", REPO / "build" / "fc8"))
 

@@ -56,8 +56,8 @@ module eie_ccu #(
     // ---- read stage: mask slots past n_in, flag non-zero activations -----------------------
     wire [COL_W:0] r_lim = {1'b0, n_in} - r_base;   // slots of this group inside the layer
     reg  [N-1:0]   r_nz;
-    integer k;
-    always @(*) begin
+    always @(*) begin : p_r_nz
+        integer k;
         for (k = 0; k < N; k = k + 1)
             r_nz[k] = (rd_data[k*ACT_W +: ACT_W] != {ACT_W{1'b0}}) && (k < r_lim);
     end

@@ -222,8 +222,8 @@ module eie_top #(
     reg       pe_err;
     reg [3:0] pe_cause;
     reg [7:0] pe_idx;
-    integer i;
-    always @(*) begin
+    always @(*) begin : p_pe_err
+        integer i;   // each combinational block has its own loop variable (no shared latch)
         pe_err   = 1'b0;
         pe_cause = 4'd0;
         pe_idx   = 8'd0;
@@ -239,7 +239,8 @@ module eie_top #(
 
     // ---- result stream -------------------------------------------------------------------------
     reg [ACT_W-1:0] out_data;
-    always @(*) begin
+    always @(*) begin : p_out_data
+        integer i;
         out_data = {ACT_W{1'b0}};
         for (i = 0; i < N_PE; i = i + 1)
             if (out_k == i[7:0]) out_data = pe_rd[i*ACT_W +: ACT_W];
@@ -252,7 +253,9 @@ module eie_top #(
 
     // ---- counters --------------------------------------------------------------------------------
     reg [CNT_W-1:0] cnt_total, cnt_run, cnt_bcast, cnt_stall, cnt_layers;
-    always @(*) begin
+    always @(*) begin : p_cnt_data
+        integer i;
+        i        = 0;   // assigned on every path: the loop below runs in one branch only
         cnt_data = {CNT_W{1'b0}};
         case (cnt_sel)
             3'd0: cnt_data = cnt_total;

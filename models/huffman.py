@@ -1,6 +1,9 @@
 """Canonical Huffman coding of symbol streams (the v and z streams, alphabet 0..15), with a
 self-describing stream format, an exact bit count and a validating decoder.
 
+Our own code, not dahuffman: it adds an end-of-file symbol to the tree (other code lengths and
+sizes), builds non-canonical codes and decodes truncated or corrupt streams without an error.
+
 Stream format (bytes): ``b"HUF1"``, alphabet size A (1 byte), A code lengths (1 byte each),
 symbol count (uint32 LE), payload bit count (uint32 LE), payload (MSB first, zero-padded to a
 byte). The size accounted for a stream is the payload bits plus 4 bits per code length (the

@@ -39,13 +39,14 @@ def main(argv: list[str]) -> int:
               "  WAVES=1 SIM=icarus make test PYTEST_ARGS=\"-k 'eie_top and N_PE4'\"")
         return 1
     rel = dump.relative_to(REPO) if dump.is_relative_to(REPO) else dump
-    save = gtkw.SAVE_FILE
-    names = fst.signals(dump)
-    if any(".eie_top." in f".{n}" for n in names):
+    names = fst.signals(fst.open_dump(dump))
+    if any(gtkw.TOP in n.split(".") for n in names):
         tag = dump.parent.name + "-" + dump.stem
-        save = gtkw.adapt(gtkw.SAVE_FILE, dump, BUILD / "waves" / f"{tag}.gtkw")
+        save, missing = gtkw.adapt(gtkw.SAVE_FILE, dump, BUILD / "waves" / f"{tag}.gtkw")
         print(f"dump: {rel} ({len(names)} signals); save file: "
               f"{save.relative_to(REPO)} (tb/eie.gtkw adapted to this dump)")
+        if missing:
+            print(f"not in this dump, left out: {', '.join(missing)}")
     else:
         print(f"dump: {rel} has no eie_top: opening it without the save file")
         save = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -27,6 +29,15 @@ def test_known_lengths_and_canonical_codes():
     codes = huffman.canonical_codes(lengths)
     assert codes[0] == (0b0, 1) and codes[1] == (0b100, 3) and codes[4] == (0b1110, 4) and codes[5] == (0b1111, 4)
     assert huffman.code_lengths(np.array([0, 7, 0])).tolist() == [0, 1, 0]
+
+
+def test_ties_broken_by_symbol_and_format_stable():
+    """Equal frequencies are ordered by symbol, so a stream always packs to the same bytes:
+    lengths 1, 3, 3, 2 give the canonical codes 0, 110, 111, 10."""
+    assert huffman.code_lengths(np.array([1, 1, 1])).tolist() == [2, 2, 1]
+    s = np.array([0, 0, 0, 1, 2, 3, 3])
+    assert huffman.pack(s) == b"HUF1" + bytes([16, 1, 3, 3, 2] + [0] * 12) \
+        + struct.pack("<II", 7, 13) + bytes([0b0001_1011, 0b1101_0000])
 
 
 def test_entropy_bound(rng):

@@ -1,15 +1,17 @@
 """The committed GTKWave save file ``tb/eie.gtkw`` and its adaptation to a given dump.
 
-The save file names signals as Icarus dumps them: from the toplevel ``eie_top``, with the bit
-ranges of the build of tb/eie_waves (ACT_DEPTH 16, ...). A dump can differ in the scopes above
-``eie_top`` (older Verilator versions dump under ``TOP``) and in the ranges that depend on the
-build's parameters (``make sim`` builds deeper memories); :func:`adapt` rewrites the save file for
-one dump (scripts/waves.py does it before opening GTKWave), :func:`map_signals` finds each signal.
+The save file names signals as GTKWave shows Icarus's dump of the tb/eie_waves build: from the
+toplevel ``eie_top``, with bit ranges (ACT_DEPTH 16, ...). A dump can differ in the scopes above
+``eie_top`` (Verilator also dumps the ports under ``$rootio``, older versions everything under
+``TOP``) and in the widths that depend on the build's parameters (``make sim`` builds deeper
+memories); :func:`find` finds each save-file signal in a dump, :func:`adapt` rewrites the save
+file for one dump (scripts/waves.py does it before opening GTKWave).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from tb.eie_waves import fst
 
@@ -28,53 +30,64 @@ def signals(path: str | Path) -> list[str]:
     return [l.strip() for l in Path(path).read_text().splitlines() if _is_signal(l)]
 
 
-def map_signals(wanted: list[str], have: dict[str, int] | set[str]) -> tuple[list[str | None], list[str]]:
-    """Each save-file name as it is in the dump (same name; else the same path below eie_top
-    under the dump's own scopes; else the same path with another bit range), and the misses."""
-    have = set(have)
-    by_tail: dict[str, list[str]] = {}
+def base_name(name: str) -> str:
+    """A signal name without a trailing bit range: ``a.b[15:0]`` -> ``a.b``."""
+    if name.endswith("]") and "[" in name:
+        head, rng = name.rsplit("[", 1)
+        if ":" in rng:
+            return head
+    return name
+
+
+def _below_top(name: str) -> str:
+    """The path from ``eie_top`` down (the whole name when it has no ``eie_top`` scope)."""
+    parts = name.split(".")
+    return ".".join(parts[parts.index(TOP):]) if TOP in parts else name
+
+
+def gtkwave_name(name: str, width: int) -> str:
+    """GTKWave's name of a dump variable (pywellen's name, width): a vector gets its bit range,
+    ``[width-1:0]`` as every vector of rtl/ is declared (pywellen does not give the range)."""
+    return f"{name}[{width - 1}:0]" if width > 1 else name
+
+
+def find(wanted: list[str], have: Mapping[str, int]) -> tuple[list[str | None], list[str]]:
+    """Each save-file signal's variable in a dump whose variables are ``have`` (pywellen name ->
+    width): the same path below eie_top, under the dump's own scopes (the shortest name when
+    several have it; the same name outside eie_top), whatever its width; and the save-file
+    signals that have none."""
+    by_path: dict[str, list[str]] = {}
     for h in have:
-        parts = h.split(".")
-        if TOP in parts:
-            tail = ".".join(parts[parts.index(TOP):])
-            by_tail.setdefault(tail, []).append(h)
-            by_tail.setdefault(fst.base_name(tail), []).append(h)
-    mapped, missing = [], []
+        by_path.setdefault(_below_top(h), []).append(h)
+    found, missing = [], []
     for w in wanted:
-        tail = w[w.index(TOP):] if TOP in w.split(".")[0:2] or w.startswith(TOP) else w
-        hit = w if w in have else None
-        if hit is None:
-            for key in (tail, fst.base_name(tail)):
-                cands = sorted(by_tail.get(key, []), key=len)
-                if cands:
-                    hit = cands[0]
-                    break
-        mapped.append(hit)
-        if hit is None:
+        cands = sorted(by_path.get(_below_top(base_name(w)), []), key=lambda c: (len(c), c))
+        found.append(cands[0] if cands else None)
+        if not cands:
             missing.append(w)
-    return mapped, missing
+    return found, missing
 
 
-def adapt(save: str | Path, dump: str | Path, out: str | Path) -> Path:
-    """Write ``out``: the save file with its signals renamed as they are in ``dump`` and a
-    ``[dumpfile]`` line naming it (the generated file is not committed, so the absolute path is
-    fine there). Signals missing from the dump are dropped (GTKWave would warn)."""
-    have = fst.signals(dump)
+def adapt(save: str | Path, dump: str | Path, out: str | Path) -> tuple[Path, list[str]]:
+    """Write ``out``: the save file with its signals named as GTKWave names them in ``dump`` and
+    a ``[dumpfile]`` line naming it (the generated file is not committed, so the absolute path
+    is fine there). Signals missing from the dump are dropped (GTKWave would warn); returns
+    ``out`` and those signals."""
+    have = fst.signals(fst.open_dump(dump))
     lines = Path(save).read_text().splitlines()
     sigs = [l.strip() for l in lines if _is_signal(l)]
-    mapped, _ = map_signals(sigs, have)
-    rename = dict(zip(sigs, mapped))
+    found, missing = find(sigs, have)
+    rename = {s: gtkwave_name(f, have[f]) for s, f in zip(sigs, found) if f is not None}
     res = [f'[dumpfile] "{Path(dump).resolve()}"']
     for l in lines:
         if l.startswith("[dumpfile]") or l.startswith("[savefile]"):
             continue
         if _is_signal(l):
-            new = rename.get(l.strip())
-            if new is None:
+            if l.strip() not in rename:
                 continue
-            l = new
+            l = rename[l.strip()]
         res.append(l)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(res) + "\n")
-    return out
+    return out, missing

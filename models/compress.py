@@ -1,9 +1,11 @@
-"""``python -m models.compress``: train, prune, share (k-means or powers of two), convert to fixed
-point, encode for N PEs, export memory images, test vectors and a report.
+"""``python -m models.compress``: train, prune, share (k-means or powers of two), optionally retrain
+with log activations, convert to fixed point, encode for N PEs, export memory images, test
+vectors and a report.
 
 Trained stages are cached under ``$MODEL_CACHE/<key>.pt`` (default ``build/model-cache``; the
 key hashes every setting that changes training), shared by every output folder, so a second run
-with the same settings takes seconds.
+with the same settings takes seconds. A log-activation run reuses the cached power-of-two stages
+of the same settings and caches its retraining on top.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from models import atomic, data as datasets, huffman, memimage, quantize, sizes, train
+from models import atomic, data as datasets, fixedpoint as fp, huffman, memimage, quantize, sizes
+from models import train
 from models.csc import encode
-from models.golden import layer_cycles, network_forward
+from models.golden import ACT_EXP_W, ACT_EXP_WIDTHS, QLayer, layer_cycles, network_forward
 from models.memimage import hex_text
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: k-means by scikit-learn
+ACT_FIELDS = ("acts", "act_bits", "act_epochs", "act_lr")
 
 
 @dataclass
@@ -49,30 +53,55 @@ class Config:
     inq_fractions: tuple[float, ...] = (0.5, 0.75, 0.875, 1.0)
     inq_epochs: int = 6
     inq_lr: float = 3e-4
+    acts: str = "linear"
+    act_bits: int = ACT_EXP_W
+    act_epochs: int = 8
+    act_lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.weights not in ("kmeans", "log"):
+            raise ValueError(f"weights must be 'kmeans' or 'log', got {self.weights!r}")
+        if self.acts not in ("linear", "log"):
+            raise ValueError(f"activations must be 'linear' or 'log', got {self.acts!r}")
+        if self.acts == "log" and self.weights != "log":
+            raise ValueError("--acts log needs --weights log: a log activation times a log weight "
+                             "is an exponent add, k-means weights are linear")
+        if self.act_bits not in ACT_EXP_WIDTHS:
+            raise ValueError(f"--act-bits (EA, exponent bits of a log activation) must be in "
+                             f"3..5, got {self.act_bits}")
 
 
 DEFAULTS = {
     "digits": dict(densities=(0.08, 0.04, 0.3), epochs=60, prune_epochs=20, share_epochs=20,
-                   inq_epochs=15),
+                   inq_epochs=15, act_epochs=30),
     "mnist": dict(densities=(0.06, 0.08, 0.25), epochs=25, prune_epochs=8, share_epochs=8),
 }
 
 
 @dataclass
 class Stages:
-    """The trained stages: state dicts, masks, shared weights and float accuracies."""
+    """The trained stages: state dicts, masks, shared weights, the network retrained with log
+    activations (log-activation runs) and float accuracies."""
 
     dense: dict
     pruned: dict
     shared: train.Shared
     masks: list
     accuracy: dict = field(default_factory=dict)
+    log_acts: train.Shared | None = None
+
+    @property
+    def exported(self) -> train.Shared:
+        """The network the fixed-point model and the images are made of."""
+        return self.log_acts if self.log_acts is not None else self.shared
 
 
 def cache_key(cfg: Config, model: torch.nn.Sequential | None = None) -> str:
-    """Hash of every training setting and, for a user-given network, its architecture."""
+    """Hash of every training setting and, for a user-given network, its architecture (the
+    log-activation settings only when activations are log)."""
     arch = repr(model) if model is not None else None
-    blob = json.dumps({"v": CACHE_VERSION, **asdict(cfg), "model": arch}, sort_keys=True)
+    settings = {k: v for k, v in asdict(cfg).items() if cfg.acts == "log" or k not in ACT_FIELDS}
+    blob = json.dumps({"v": CACHE_VERSION, **settings, "model": arch}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -128,6 +157,21 @@ def train_stages(cfg: Config, data: datasets.Dataset, model: torch.nn.Sequential
     return Stages(dense, pruned, shared, masks, acc)
 
 
+def train_log_acts(cfg: Config, data: datasets.Dataset, base: Stages,
+                   model: torch.nn.Sequential | None = None) -> Stages:
+    """``base`` (power-of-two stages) retrained with log activations: the pruned weights rounded
+    to the INQ levels, offsets calibrated on the training set, then ``act_epochs`` of
+    straight-through retraining (train.LogActNet)."""
+    model = model if model is not None else train.lenet(data.n_in, cfg.hidden)
+    model.load_state_dict(base.pruned)
+    latent = [train.augmented(lin) for lin, _ in train.linear_layers(model)]
+    start = train.round_to_levels(latent, base.masks, base.shared)
+    fracs = quantize.log_act_fracs(start, data.x_train, cfg.act_bits)
+    shared, acc = train.finetune_log_acts(start, latent, base.masks, data, fracs, cfg.act_bits,
+                                          cfg.act_epochs, cfg.act_lr, cfg.seed)
+    return replace(base, log_acts=shared, accuracy={**base.accuracy, "log_acts": acc})
+
+
 def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cache: bool = True,
                   model: torch.nn.Sequential | None = None) -> tuple[Stages, bool]:
     """The cached stages of ``cfg`` (and ``model``, LeNet when None) or freshly trained ones
@@ -135,25 +179,38 @@ def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cach
     path = cache_dir / f"{cache_key(cfg, model)}.pt"
     if use_cache and path.is_file():
         return torch.load(path, weights_only=False), True
-    stages = train_stages(cfg, data, model)
+    if cfg.acts == "log":
+        base, _ = load_or_train(replace(cfg, acts="linear"), data, cache_dir, use_cache, model)
+        stages = train_log_acts(cfg, data, base, model)
+    else:
+        stages = train_stages(cfg, data, model)
     buf = io.BytesIO()
     torch.save(stages, buf)
     atomic.write_bytes(path, buf.getvalue())
     return stages, False
 
 
+def act_words(values: np.ndarray, lay: QLayer) -> np.ndarray:
+    """16-bit words of integer activations in ``lay``'s format: two's complement (linear) or the
+    packed log value {sign, zero, exp} zero-extended (log; the value 0 packs to 1 << EA)."""
+    if lay.act_mode == "log":
+        return fp.pack_log(*fp.log_encode(values, lay.act_exp_w), lay.act_exp_w)
+    return np.asarray(values) & 0xFFFF
+
+
 def write_vectors(out: Path, layers, data: datasets.Dataset, n: int) -> dict:
     """Inputs and golden outputs of every layer for the first ``n`` test images: hex files (one
-    16-bit word a line, vector after vector, slot order) and an npz with accumulators too."""
+    16-bit word a line, vector after vector, slot order; packed log values in log-activation
+    mode) and an npz with the integer values and accumulators too."""
     x = data.x_test[:n]
     xq = quantize.quantize_input(layers, x)
     res = network_forward(layers, xq)
     vdir = out / "vectors"
-    atomic.write_text(vdir / "input.hex", hex_text(xq & 0xFFFF, 4))
+    atomic.write_text(vdir / "input.hex", hex_text(act_words(xq, layers[0]), 4))
     outs = []
-    for i, r in enumerate(res):
+    for i, (r, lay) in enumerate(zip(res, layers)):
         outs.append(f"vectors/layer{i}_out.hex")
-        atomic.write_text(out / outs[-1], hex_text(r["y_slots"] & 0xFFFF, 4))
+        atomic.write_text(out / outs[-1], hex_text(act_words(r["y_slots"], lay), 4))
     arrays = {"x": x, "x_q": xq, "labels": data.y_test[:n]}
     for i, r in enumerate(res):
         arrays.update({f"acc{i}": r["acc"], f"y{i}": r["y"], f"y_slots{i}": r["y_slots"]})
@@ -186,13 +243,23 @@ def _state_bytes(state: dict) -> bytes:
     return buf.getvalue()
 
 
+ACCURACY_STAGES = {
+    "float": "float", "pruned": "pruned", "shared": "shared",
+    "log_acts": "log activations (float)", "fixed": "fixed point",
+    "fixed_linear_out": "fixed point, linear last layer",
+}
+
+
 def report_md(rep: dict) -> str:
     """The Markdown report (Deep Compression's Table 2 per layer, stages, accuracies)."""
     acc, st = rep["accuracy"], rep["sizes_1pe"]["total"]
-    lines = [f"# Compression report: {rep['dataset']}, {rep['weights']} weights, seed {rep['seed']}",
-             "", "## Accuracy (test set, %)", "", "| float | pruned | shared | fixed point |",
-             "|---|---|---|---|",
-             f"| {acc['float']:.2f} | {acc['pruned']:.2f} | {acc['shared']:.2f} | {acc['fixed']:.2f} |",
+    stages = [s for s in ACCURACY_STAGES if s in acc]
+    acts = (f"log activations (EA = {rep['act_exp_w']})" if rep["acts"] == "log"
+            else "16-bit activations")
+    lines = [f"# Compression report: {rep['dataset']}, {rep['weights']} weights, {acts}, "
+             f"seed {rep['seed']}", "", "## Accuracy (test set, %)", "",
+             "| " + " | ".join(ACCURACY_STAGES[s] for s in stages) + " |",
+             "|" + "---|" * len(stages), "| " + " | ".join(f"{acc[s]:.2f}" for s in stages) + " |",
              "", "## Per layer (storage on one PE, as Deep Compression)", "",
              "| layer | weights | density | entries (padding) | v bits | z bits | v bits Huffman "
              "| z bits Huffman | pointer bits | ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -210,11 +277,12 @@ def report_md(rep: dict) -> str:
         b1, bn = st[f"{stage}_bits"], sn[f"{stage}_bits"]
         lines.append(f"| {stage} | {b1 / 8:,.0f} | {st['dense_bits'] / b1:.1f}x | {bn / 8:,.0f} | "
                      f"{sn['dense_bits'] / bn:.1f}x |")
-    lines += ["", "## Fixed point", "", "| layer | frac_in | frac_w | shift | frac_out | relu |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "## Fixed point", "",
+              "| layer | activations | frac_in | frac_w | shift | frac_out | relu |",
+              "|---|---|---|---|---|---|---|"]
     for l in rep["fixed_point"]:
-        lines.append(f"| {l['name']} | {l['frac_in']} | {l['frac_w']} | {l['shift']} | "
-                     f"{l['frac_out']} | {l['relu']} |")
+        lines.append(f"| {l['name']} | {l['act_mode']} | {l['frac_in']} | {l['frac_w']} | "
+                     f"{l['shift']} | {l['frac_out']} | {l['relu']} |")
     lines += ["", f"## Cycle estimate, first test vector, {rep['n_pes']} PEs", "",
               "| layer | active columns | entries | ideal | deep-queue bound | load balance |",
               "|---|---|---|---|---|---|"]
@@ -234,30 +302,37 @@ def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cac
         model = load_model(model, data.n_in)
     cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
     stages, cached = load_or_train(cfg, data, cache_dir, use_cache, model)
-    layers = quantize.to_qlayers(stages.shared, data.x_train, n_pes)
+    net = stages.exported
+    layers = quantize.to_qlayers(net, data.x_train, n_pes)
     acc = dict(stages.accuracy)
     acc["fixed"] = float((quantize.predict(layers, data.x_test) == data.y_test).mean() * 100)
+    if cfg.acts == "log":
+        pred = quantize.predict_linear_last(layers, data.x_test, data.x_train)
+        acc["fixed_linear_out"] = float((pred == data.y_test).mean() * 100)
     vectors = write_vectors(out, layers, data, n_vectors)
-    extra = {"dataset": cfg.dataset, "weights": cfg.weights, "vectors": vectors,
+    exp_w = cfg.act_bits if cfg.acts == "log" else None
+    extra = {"dataset": cfg.dataset, "weights": cfg.weights, "act_mode": cfg.acts,
+             "act_exp_w": exp_w, "vectors": vectors,
              "input": {"n_in": layers[0].n_in, "frac": layers[0].frac_in},
              "output": {"n_out": layers[-1].n_out, "n_slots": layers[-1].n_slots_out,
                         "frac": layers[-1].frac_out}}
     memimage.write_images(out, layers, ptr_w, extra)
-    huf = write_huffman(out, [l.name for l in layers], stages.shared.codes)
+    huf = write_huffman(out, [l.name for l in layers], net.codes)
     cycles = [layer_cycles(l.csc, r["input"][0]) for l, r in
               zip(layers, network_forward(layers, quantize.quantize_input(layers, data.x_test[:1])))]
     for name in ("dense", "pruned"):
         atomic.write_bytes(out / f"{name}.pt", _state_bytes(getattr(stages, name)))
     model = train.lenet(data.n_in, cfg.hidden)
     model.load_state_dict(stages.pruned)
-    atomic.write_bytes(out / "shared.pt", _state_bytes(train.load_shared(model, stages.shared).state_dict()))
-    rep = {"dataset": cfg.dataset, "weights": cfg.weights, "seed": cfg.seed, "n_pes": n_pes,
-           "config": asdict(cfg), "cached": cached, "accuracy": acc,
-           "layer_names": [l.name for l in layers],
-           "sizes_1pe": sizes.network_sizes(stages.shared.codes, 1),
-           "sizes_npe": sizes.network_sizes(stages.shared.codes, n_pes),
-           "fixed_point": [{"name": l.name, "frac_in": l.frac_in, "frac_w": l.frac_w,
-                            "shift": l.shift, "frac_out": l.frac_out, "relu": l.relu,
+    atomic.write_bytes(out / "shared.pt", _state_bytes(train.load_shared(model, net).state_dict()))
+    rep = {"dataset": cfg.dataset, "weights": cfg.weights, "acts": cfg.acts, "act_exp_w": exp_w,
+           "seed": cfg.seed, "n_pes": n_pes, "config": asdict(cfg), "cached": cached,
+           "accuracy": acc, "layer_names": [l.name for l in layers],
+           "sizes_1pe": sizes.network_sizes(net.codes, 1),
+           "sizes_npe": sizes.network_sizes(net.codes, n_pes),
+           "fixed_point": [{"name": l.name, "act_mode": l.act_mode, "act_exp_w": exp_w,
+                            "frac_in": l.frac_in, "frac_w": l.frac_w, "shift": l.shift,
+                            "frac_out": l.frac_out, "relu": l.relu,
                             "codebook": l.codebook.tolist()} for l in layers],
            "huffman_files": huf, "cycles_first_vector": cycles,
            "seconds": round(time.time() - t0, 2)}
@@ -268,7 +343,9 @@ def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cac
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
+    # getattr: callers that build the Namespace themselves (tb/eie_uvm/realnets.py) predate --acts
     kw = {"dataset": args.dataset, "weights": args.weights, "seed": args.seed,
+          "acts": getattr(args, "acts", "linear"), "act_bits": getattr(args, "act_bits", ACT_EXP_W),
           **DEFAULTS[args.dataset]}
     if args.hidden:
         kw["hidden"] = tuple(int(h) for h in args.hidden.split(","))
@@ -285,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", help=f"MNIST folder (default ${datasets.MNIST_ENV} or "
                                       "../shared/data/mnist-t10k)")
     p.add_argument("--weights", choices=["kmeans", "log"], default="kmeans")
+    p.add_argument("--acts", choices=["linear", "log"], default="linear",
+                   help="activations: 16-bit linear, or log (sign, zero, exponent; needs --weights "
+                        "log: the pruned network retrained on the INQ levels with log activations)")
+    p.add_argument("--act-bits", type=int, default=ACT_EXP_W,
+                   help=f"EA, exponent bits of a log activation, 3..5 (default {ACT_EXP_W})")
     p.add_argument("--pes", type=int, default=4, help="number of PEs, 1..64 (default 4)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("build/model"))
@@ -309,9 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     a = rep["accuracy"]
-    print(f"{rep['dataset']} {rep['weights']}: float {a['float']:.2f} %, pruned {a['pruned']:.2f} %, "
-          f"shared {a['shared']:.2f} %, fixed point {a['fixed']:.2f} %, compression "
-          f"{rep['compression_ratio']:.1f}x ({'cached, ' if rep['cached'] else ''}"
+    acts = f" weights, log activations (EA = {rep['act_exp_w']})" if rep["acts"] == "log" else ""
+    print(f"{rep['dataset']} {rep['weights']}{acts}: "
+          + ", ".join(f"{ACCURACY_STAGES[s]} {a[s]:.2f} %" for s in ACCURACY_STAGES if s in a)
+          + f", compression {rep['compression_ratio']:.1f}x ({'cached, ' if rep['cached'] else ''}"
           f"{rep['seconds']} s) -> {args.out}")
     return 0
 

@@ -15,6 +15,8 @@ Formats
 
 Rounding: :func:`round_shift` divides by 2**s and rounds to nearest, ties away from zero.
 Saturation: :func:`saturate` clips to the signed range of the target width.
+Linear to log: :func:`log_round` is the one rule (a leading-one detector and one guard bit);
+:func:`log_quantize` (floats) and :func:`log_requantize` (integer accumulators) both use it.
 """
 
 from __future__ import annotations
@@ -99,20 +101,104 @@ def unpack_log(code: Int, exp_w: int) -> tuple[Int, Int, Int]:
     return (code >> (exp_w + 1)) & 1, (code >> exp_w) & 1, code & ((1 << exp_w) - 1)
 
 
-def log_quantize(x: Any, frac: int, exp_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Float(s) to the nearest log value (sign, zero, exp) with ``frac`` fractional bits:
-    the nearest of {0, +-2**e * 2**-frac : 0 <= e < 2**exp_w} in linear distance (ties toward
-    the larger magnitude), i.e. zero below 0.5, exponent e up to 1.5 * 2**e, saturating at the
-    largest exponent."""
-    mag = np.abs(np.asarray(x, dtype=np.float64)) * (2.0 ** frac)
+def log_round(p: Int, guard: Int, exp_w: int) -> tuple[Int, Int]:
+    """The rule from a linear magnitude x > 0 to the log domain, given ``p`` = floor(log2 x) (the
+    position of x's leading one relative to the output LSB, may be negative) and ``guard`` (the
+    bit below it, i.e. x >= 1.5 * 2**p): returns (zero, exp).
+
+    zero when x < 0.5 (p < -1); exp 0 when 0.5 <= x < 1 (p == -1); else exp = p + guard (the
+    linear midpoint 1.5 * 2**p rounds up), saturating at 2**exp_w - 1. This is the nearest
+    power of two in linear distance; an exact tie goes to the larger magnitude.
+    """
     emax = (1 << exp_w) - 1
-    # 2**e is nearest for 0.75 * 2**e <= mag < 1.5 * 2**e  <=>  e = floor(log2(mag / 0.75))
-    with np.errstate(divide="ignore"):
-        e = np.floor(np.log2(np.maximum(mag, 1e-300) / 0.75))
-    exp = np.clip(e, 0, emax).astype(np.int64)
-    zero = (mag < 0.5).astype(np.int64)
-    sign = (np.asarray(x) < 0).astype(np.int64) & (1 - zero)
-    return sign, zero, np.where(zero == 1, 0, exp)
+    if isinstance(p, np.ndarray) or isinstance(guard, np.ndarray):
+        p, guard = np.asarray(p, dtype=np.int64), np.asarray(guard, dtype=np.int64)
+        zero = (p < -1).astype(np.int64)
+        return zero, np.where(p < 0, 0, np.minimum(p + guard, emax))
+    return int(p < -1), 0 if p < 0 else min(int(p) + int(guard), emax)
+
+
+def _msb_guard_int(mag: Int) -> tuple[Int, Int]:
+    """Leading-one position p and the bit below it (0 when p < 1) of integers 0 <= mag < 2**62;
+    0 gives p = -1."""
+    if isinstance(mag, np.ndarray):
+        mag = np.asarray(mag, dtype=np.int64)
+        p = np.frexp(mag.astype(np.float64))[1].astype(np.int64) - 1
+        p -= (mag > 0) & (np.left_shift(np.int64(1), np.maximum(p, 0)) > mag)  # rounded up
+        return p, np.where(p >= 1, np.right_shift(mag, np.maximum(p - 1, 0)) & 1, 0)
+    p = int(mag).bit_length() - 1
+    return p, (int(mag) >> (p - 1)) & 1 if p >= 1 else 0
+
+
+def _msb_guard_float(mag: Any) -> tuple[np.ndarray, np.ndarray]:
+    """floor(log2 mag) and whether mag >= 1.5 * 2**floor(log2 mag), exactly, from the float's
+    exponent and mantissa (mag = m * 2**e with 0.5 <= m < 1)."""
+    m, e = np.frexp(np.asarray(mag, dtype=np.float64))
+    return e.astype(np.int64) - 1, (m >= 0.75).astype(np.int64)
+
+
+def log_requantize(acc: Int, shift: int, exp_w: int, relu: bool = False) -> tuple[Int, Int, Int]:
+    """The log output stage of an integer accumulator: (sign, zero, exp) of ``acc / 2**shift`` by
+    :func:`log_round`, with p = (position of |acc|'s leading one) - shift and the guard bit
+    |acc|[p + shift - 1] (no sticky bit); zero for acc == 0, and for acc < 0 when ``relu``."""
+    if shift < 0:
+        raise ValueError(f"shift must be >= 0, got {shift}")
+    if isinstance(acc, np.ndarray):
+        acc = np.asarray(acc, dtype=np.int64)
+        if (np.abs(acc) >= 1 << 62).any():
+            raise ValueError("log_requantize: |acc| must be below 2^62")
+        p, guard = _msb_guard_int(np.abs(acc))
+        zero, exp = log_round(p - shift, guard, exp_w)
+        zero = np.where((acc == 0) | ((acc < 0) & relu), 1, zero)
+        return ((acc < 0) & (zero == 0)).astype(np.int64), zero, np.where(zero == 1, 0, exp)
+    acc = int(acc)
+    if acc == 0 or (relu and acc < 0):
+        return 0, 1, 0
+    p, guard = _msb_guard_int(abs(acc))
+    zero, exp = log_round(p - shift, guard, exp_w)
+    return (0, 1, 0) if zero else (int(acc < 0), 0, exp)
+
+
+def log_quantize(x: Any, frac: int, exp_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float(s) to the log value (sign, zero, exp) with ``frac`` fractional bits by
+    :func:`log_round`: the nearest of {0, +-2**e * 2**-frac : 0 <= e < 2**exp_w} in linear
+    distance (ties toward the larger magnitude), i.e. zero below 0.5, exponent e up to
+    1.5 * 2**e, saturating at the largest exponent."""
+    x = np.asarray(x, dtype=np.float64)
+    mag = np.abs(x) * (2.0 ** frac)
+    zero, exp = log_round(*_msb_guard_float(mag), exp_w)
+    zero = np.where(mag == 0, 1, zero)
+    return ((x < 0) & (zero == 0)).astype(np.int64), zero, np.where(zero == 1, 0, exp)
+
+
+def log_rounded(x: Any, frac: int, exp_w: int) -> np.ndarray:
+    """Float(s) rounded to the log format by :func:`log_quantize` and back to floats: the real
+    value 0 or +-2**(exp - frac) the integer model computes with."""
+    return log_value(*log_quantize(x, frac, exp_w)) * 2.0 ** -frac
+
+
+def log_exponent(x: float) -> int:
+    """The exponent of the power of two nearest to ``x > 0`` by the same rule, without range
+    limits: floor(log2 x), plus one when x >= 1.5 * 2**floor(log2 x)."""
+    if not x > 0:
+        raise ValueError(f"log_exponent needs x > 0, got {x}")
+    p, guard = _msb_guard_float(x)
+    return int(p + guard)
+
+
+def log_encode(v: Int, exp_w: int) -> tuple[Int, Int, Int]:
+    """(sign, zero, exp) of integer values that are log values (0 or +-2**e, 0 <= e < 2**exp_w);
+    ValueError naming the first value that is not."""
+    v = np.asarray(v, dtype=np.int64)
+    mag = np.abs(v)
+    p, _ = _msb_guard_int(mag)
+    bad = (mag != 0) & ((np.left_shift(np.int64(1), np.maximum(p, 0)) != mag)
+                        | (p > (1 << exp_w) - 1) | (v == np.iinfo(np.int64).min))
+    if bad.any():
+        raise ValueError(f"{int(v[bad].flat[0])} is not a log value (0 or +-2^e, e in "
+                         f"0..{(1 << exp_w) - 1})")
+    zero = (mag == 0).astype(np.int64)
+    return (v < 0).astype(np.int64), zero, np.where(zero == 1, 0, p)
 
 
 def log_value(sign: Int, zero: Int, exp: Int) -> Int:

@@ -3,7 +3,9 @@
 Everything is computed from the CSC encoding (v, z, ptr per PE), so an encoding bug shows up
 here too. Sums are exact integers (order-independent): the accumulator bound of
 docs/FORMATS.md guarantees |acc| < 2^(ACC_W-1) <= 2^47, so float64 matrix products are exact
-and used for speed.
+and used for speed. Activations are integers in both modes: signed 16-bit (linear) or the values
+0 and +-2^e of log activations (sign, zero, exp with EA exponent bits), so a layer is the same
+integer matrix product; only its output stage differs (``requantize`` or ``log_requantize``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,23 @@ from models.csc import CSCLayer, entry_positions
 ACT_W = 16
 ACC_W = 48
 EXP_W = 4
+ACT_EXP_W = 4  # EA, the exponent bits of a log activation, by default
+ACT_EXP_WIDTHS = (3, 4, 5)
+ACT_MODES = ("linear", "log")
+
+
+def max_activation(act_mode: str, act_exp_w: int = ACT_EXP_W) -> int:
+    """Largest activation magnitude of a mode: 2^(ACT_W-1) (linear) or 2^(2^EA-1) (log)."""
+    check_act_mode(act_mode, act_exp_w)
+    return 1 << (ACT_W - 1 if act_mode == "linear" else (1 << act_exp_w) - 1)
+
+
+def check_act_mode(act_mode: str, act_exp_w: int) -> None:
+    """ValueError unless ``act_mode`` is linear or log and, for log, EA is in 3..5."""
+    if act_mode not in ACT_MODES:
+        raise ValueError(f"activation mode must be 'linear' or 'log', got {act_mode!r}")
+    if act_mode == "log" and act_exp_w not in ACT_EXP_WIDTHS:
+        raise ValueError(f"log activations need EA (exponent bits) in 3..5, got {act_exp_w}")
 
 
 def weights(layer: CSCLayer, codebook: np.ndarray) -> np.ndarray:
@@ -34,12 +53,13 @@ def weights(layer: CSCLayer, codebook: np.ndarray) -> np.ndarray:
     return w
 
 
-def check_acc_bound(w: np.ndarray, acc_w: int = ACC_W, act_w: int = ACT_W) -> int:
-    """``max_r sum_c |w[r,c]| * 2^(act_w-1)``; ValueError unless below ``2^(acc_w-1)``."""
-    worst = int(np.abs(w).sum(axis=1).max(initial=0)) << (act_w - 1)
+def check_acc_bound(w: np.ndarray, acc_w: int = ACC_W, act_max: int = 1 << (ACT_W - 1)) -> int:
+    """``max_r sum_c |w[r,c]| * act_max`` (the largest activation magnitude of the mode, a power
+    of two: :func:`max_activation`); ValueError unless below ``2^(acc_w-1)``."""
+    worst = int(np.abs(w).sum(axis=1).max(initial=0)) * act_max
     if worst >= 1 << (acc_w - 1):
-        raise ValueError(f"accumulator bound broken: max_r sum_c |w| * 2^{act_w - 1} = {worst} "
-                         f">= 2^{acc_w - 1}")
+        raise ValueError(f"accumulator bound broken: max_r sum_c |w| * 2^{act_max.bit_length() - 1}"
+                         f" = {worst} >= 2^{acc_w - 1}")
     return worst
 
 
@@ -49,20 +69,31 @@ def _exact_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def layer_forward(layer: CSCLayer, codebook: np.ndarray, x: np.ndarray, shift: int, relu: bool,
-                  acc_w: int = ACC_W) -> tuple[np.ndarray, np.ndarray]:
+                  acc_w: int = ACC_W, act_mode: str = "linear", act_exp_w: int = ACT_EXP_W
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Accumulators and outputs of one layer, indexed by global row.
 
-    ``x`` is (n_cols,) or (batch, n_cols) of 16-bit activations (bias column included).
-    Returns ``(acc, y)`` with ``y = requantize(acc, shift, 16, relu)``.
+    ``x`` is (n_cols,) or (batch, n_cols) of activations (bias column included): signed 16-bit
+    (linear) or log values 0, +-2^e with e < 2^act_exp_w (log). Returns ``(acc, y)`` with
+    ``y = requantize(acc, shift, 16, relu)`` (linear) or the value of
+    ``log_requantize(acc, shift, act_exp_w, relu)`` (log).
     """
+    check_act_mode(act_mode, act_exp_w)
     x = np.asarray(x, dtype=np.int64)
     if x.shape[-1] != layer.n_cols:
         raise ValueError(f"x has {x.shape[-1]} columns, the layer {layer.n_cols}")
-    if fp.is_saturated(x, ACT_W).any():
+    if act_mode == "linear" and fp.is_saturated(x, ACT_W).any():
         raise ValueError(f"activations must be signed {ACT_W}-bit")
+    if act_mode == "log":
+        try:
+            fp.log_encode(x, act_exp_w)
+        except ValueError as e:
+            raise ValueError(f"activations must be log values: {e}") from None
     w = weights(layer, codebook)
-    check_acc_bound(w, acc_w)
+    check_acc_bound(w, acc_w, max_activation(act_mode, act_exp_w))
     acc = _exact_matmul(x, w)
+    if act_mode == "log":
+        return acc, fp.log_value(*fp.log_requantize(acc, shift, act_exp_w, relu))
     return acc, fp.requantize(acc, shift, ACT_W, relu)
 
 
@@ -103,7 +134,10 @@ class QLayer:
 
     Columns ``0 .. n_slots_in-1`` read activation slots, column ``n_slots_in`` (when
     ``has_bias``) reads the constant ``bias_act``. ``codebook`` holds integer values; in log
-    mode every entry is 0 or +-2^e with e in 0..15.
+    (weight) ``mode`` every entry is 0 or +-2^e with e in 0..15. ``act_mode`` is the format of
+    the activations the layer reads and writes: signed 16-bit (linear) or log values with
+    ``act_exp_w`` (EA) exponent bits, where the bias activation 1.0 is the log value 2^frac_in,
+    so 0 <= frac_in <= 2^EA - 1 (ValueError otherwise).
     """
 
     csc: CSCLayer
@@ -119,6 +153,23 @@ class QLayer:
     frac_w: int = 0
     name: str = ""
     extra: dict = field(default_factory=dict)
+    act_mode: str = "linear"  # or "log"
+    act_exp_w: int = ACT_EXP_W
+
+    def __post_init__(self) -> None:
+        check_act_mode(self.act_mode, self.act_exp_w)
+        emax = (1 << self.act_exp_w) - 1
+        if self.act_mode == "log" and self.has_bias and not (
+                0 <= self.frac_in <= emax and self.bias_act == 1 << self.frac_in):
+            raise ValueError(f"layer {self.name}: log activations with EA = {self.act_exp_w} need "
+                             f"0 <= frac_in <= {emax} and bias_act = 2^frac_in (the bias "
+                             f"activation 1.0 as a log value), got frac_in {self.frac_in}, "
+                             f"bias_act {self.bias_act}")
+
+    @property
+    def act_max(self) -> int:
+        """Largest activation magnitude the layer can read (the accumulator bound's factor)."""
+        return max_activation(self.act_mode, self.act_exp_w)
 
     @property
     def n_out(self) -> int:
@@ -157,8 +208,9 @@ def slot_columns(w: np.ndarray, prev: CSCLayer | None) -> np.ndarray:
 
 def network_forward(layers: list[QLayer], x_q: np.ndarray, acc_w: int = ACC_W
                     ) -> list[dict[str, np.ndarray]]:
-    """Run quantized inputs (batch, n_in) through every layer. Returns, per layer, ``input``
-    (slot order, bias column included), ``acc`` and ``y`` (row order) and ``y_slots``."""
+    """Run quantized inputs (batch, n_in) through every layer, each in its activation mode.
+    Returns, per layer, ``input`` (slot order, bias column included), ``acc`` and ``y`` (row
+    order) and ``y_slots``."""
     a = np.atleast_2d(np.asarray(x_q, dtype=np.int64))
     out = []
     for i, lay in enumerate(layers):
@@ -166,7 +218,8 @@ def network_forward(layers: list[QLayer], x_q: np.ndarray, acc_w: int = ACC_W
             raise ValueError(f"layer {i} expects {lay.n_slots_in} input slots, got {a.shape[1]}")
         if lay.has_bias:
             a = np.concatenate([a, np.full((a.shape[0], 1), lay.bias_act, dtype=np.int64)], axis=1)
-        acc, y = layer_forward(lay.csc, lay.codebook, a, lay.shift, lay.relu, acc_w)
+        acc, y = layer_forward(lay.csc, lay.codebook, a, lay.shift, lay.relu, acc_w,
+                               lay.act_mode, lay.act_exp_w)
         y_slots = to_slots(y, lay.csc)
         out.append({"input": a, "acc": acc, "y": y, "y_slots": y_slots})
         a = y_slots

@@ -7,7 +7,8 @@ import numpy as np
 
 from models import fixedpoint as fp
 from models.csc import encode
-from models.golden import ACT_W, EXP_W, QLayer, from_slots, network_forward, slot_columns
+from models.golden import (ACT_W, EXP_W, QLayer, check_acc_bound, from_slots, network_forward,
+                           slot_columns, weights)
 from models.train import Shared
 
 WEIGHT_MODE = {"kmeans": "linear", "log": "log"}
@@ -51,42 +52,116 @@ def calibrate(shared: Shared, x: np.ndarray) -> list[float]:
     return out
 
 
+def linear_fracs(shared: Shared, x: np.ndarray, frac_ws: list[int]) -> list[int]:
+    """Fractional bits of 16-bit activations (every layer's input, then the last output): the
+    most that hold the calibrated range, at most ``frac_in + frac_w`` (shift >= 0)."""
+    ranges = calibrate(shared, x)
+    fracs = [frac_for(ranges[0])]
+    for frac_w, r in zip(frac_ws, ranges[1:]):
+        fracs.append(min(fracs[-1] + frac_w, frac_for(r)))
+    return fracs
+
+
+def log_act_fracs(shared: Shared, x: np.ndarray, exp_w: int) -> list[int]:
+    """Exponent offsets of log activations (the fractional bits of every layer's input, then of
+    the last output), calibrated layer by layer on ``x`` with the earlier activations already in
+    the log format: the largest magnitude (positive part after ReLU) rounds to the top exponent
+    2^EA - 1. Clamped to ``frac_in + frac_w`` (shift >= 0) and, for a layer input, to
+    0..min(2^EA - 1, 14): the bias activation 1.0 is the log value 2^frac_in, and the engine's
+    layer descriptor holds it as a signed 16-bit integer, as in linear mode."""
+    emax = (1 << exp_w) - 1
+    in_max = min(emax, ACT_W - 2)
+
+    def offset(a: np.ndarray) -> int:
+        top = float(np.abs(a).max())
+        return emax - fp.log_exponent(top) if top > 0 else emax
+
+    fracs = [int(np.clip(offset(x), 0, in_max))]
+    a = fp.log_rounded(x, fracs[0], exp_w)
+    for i, (wb, cb, relu) in enumerate(zip(shared.matrices(), shared.codebooks, shared.relu)):
+        z = a @ wb[:, :-1].T + wb[:, -1]
+        if relu:
+            z = np.maximum(z, 0)
+        hi = fracs[-1] + int_codebook(cb, "log")[1]
+        if i < len(shared.relu) - 1:
+            hi = min(hi, in_max)
+        fracs.append(int(np.clip(offset(z), 0, hi)))
+        a = fp.log_rounded(z, fracs[-1], exp_w)
+    return fracs
+
+
 def to_qlayers(shared: Shared, x_calib: np.ndarray, n_pes: int,
                pe_of_rows: list[np.ndarray | None] | None = None) -> list[QLayer]:
     """The integer network of ``shared`` for ``n_pes`` PEs (slot-renumbered columns, bias column
-    last with ``bias_act = 1 << frac_in``)."""
+    last with ``bias_act = 1 << frac_in``), in its activation mode: 16-bit activations with
+    fractional bits calibrated on ``x_calib``, or log activations with the offsets the training
+    used (``shared.act_fracs``). ValueError when a layer could overflow the accumulator."""
     mode = WEIGHT_MODE[shared.mode]
-    ranges = calibrate(shared, x_calib)
-    frac_in = frac_for(ranges[0])
+    books = [int_codebook(cb, mode) for cb in shared.codebooks]
+    if shared.act_mode == "log":
+        if shared.act_fracs is None or len(shared.act_fracs) != len(books) + 1:
+            raise ValueError("log activations need the calibrated offsets of every layer "
+                             "(shared.act_fracs)")
+        fracs = list(shared.act_fracs)
+    else:
+        fracs = linear_fracs(shared, x_calib, [fw for _, fw in books])
     layers: list[QLayer] = []
     prev = None
-    for i, (codes, cb, relu) in enumerate(zip(shared.codes, shared.codebooks, shared.relu)):
-        cb_int, frac_w = int_codebook(cb, mode)
-        frac_out = min(frac_in + frac_w, frac_for(ranges[i + 1]))
+    for i, (codes, (cb_int, frac_w), relu) in enumerate(zip(shared.codes, books, shared.relu)):
+        frac_in, name = fracs[i], f"fc{i + 1}"
+        shift = frac_in + frac_w - fracs[i + 1]
+        if shift < 0:
+            raise ValueError(f"{name}: frac_out {fracs[i + 1]} > frac_in + frac_w = "
+                             f"{frac_in + frac_w} (shift must be >= 0)")
         has_bias = bool(codes[:, -1].any())
         cols = slot_columns(codes[:, :-1], prev)
         if has_bias:
             cols = np.concatenate([cols, codes[:, -1:]], axis=1)
         pe = pe_of_rows[i] if pe_of_rows else None
         csc = encode(cols, n_pes, pe_of_row=pe)
-        layers.append(QLayer(csc=csc, codebook=cb_int, shift=frac_in + frac_w - frac_out,
-                             relu=relu, has_bias=has_bias, bias_act=1 << frac_in,
-                             n_in=codes.shape[1] - 1,
-                             n_slots_in=codes.shape[1] - 1 if prev is None else prev.n_slots,
-                             mode=mode, frac_in=frac_in, frac_w=frac_w, name=f"fc{i + 1}"))
-        prev, frac_in = csc, frac_out
+        lay = QLayer(csc=csc, codebook=cb_int, shift=shift, relu=relu, has_bias=has_bias,
+                     bias_act=1 << frac_in, n_in=codes.shape[1] - 1,
+                     n_slots_in=codes.shape[1] - 1 if prev is None else prev.n_slots,
+                     mode=mode, frac_in=frac_in, frac_w=frac_w, name=name,
+                     act_mode=shared.act_mode, act_exp_w=shared.act_exp_w)
+        try:
+            check_acc_bound(weights(csc, cb_int), act_max=lay.act_max)
+        except ValueError as e:
+            raise ValueError(f"{name} ({shared.act_mode} activations"
+                             f"{f', EA = {shared.act_exp_w}' if shared.act_mode == 'log' else ''}"
+                             f"): {e}") from None
+        layers.append(lay)
+        prev = csc
     return layers
 
 
 def quantize_input(layers: list[QLayer], x: np.ndarray) -> np.ndarray:
-    """Float network inputs to the first layer's 16-bit format."""
-    return fp.quantize(x, layers[0].frac_in, ACT_W)
+    """Float network inputs to the first layer's format: 16-bit, or log values (integers 0 and
+    +-2^e) by the one rounding rule."""
+    first = layers[0]
+    if first.act_mode == "log":
+        return fp.log_value(*fp.log_quantize(x, first.frac_in, first.act_exp_w))
+    return fp.quantize(x, first.frac_in, ACT_W)
 
 
 def predict(layers: list[QLayer], x: np.ndarray) -> np.ndarray:
-    """Labels computed by the golden integer model (what the engine outputs)."""
+    """Labels computed by the golden integer model (what the engine outputs): the first of the
+    largest outputs (log outputs can tie)."""
     y = network_forward(layers, quantize_input(layers, x))[-1]["y"]
     return y.argmax(axis=1)
+
+
+def predict_linear_last(layers: list[QLayer], x: np.ndarray, x_calib: np.ndarray) -> np.ndarray:
+    """Labels when the last layer of a log-activation network writes linear 16-bit values
+    instead of log ones (its accumulators requantized with the most fractional bits that hold
+    its largest output on ``x_calib``, as in linear mode): the alternative to the log outputs,
+    measured to decide the engine's output stage."""
+    last = layers[-1]
+    frac_acc = last.frac_in + last.frac_w
+    calib = network_forward(layers, quantize_input(layers, x_calib))[-1]["acc"]
+    frac = min(frac_acc, frac_for(float(np.abs(calib).max()) / 2.0 ** frac_acc))
+    acc = network_forward(layers, quantize_input(layers, x))[-1]["acc"]
+    return fp.requantize(acc, frac_acc - frac, ACT_W).argmax(axis=1)
 
 
 def output_float(layers: list[QLayer], y_slots: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Training and the float compression stages: magnitude pruning with retraining, k-means weight
-sharing with centroid fine-tuning, and INQ-style power-of-two weights.
+sharing with centroid fine-tuning, INQ-style power-of-two weights, and retraining with log
+activations (straight-through estimator).
 
 Every layer is handled as its augmented matrix ``[W | b]`` (the bias as the last column, as the
 engine stores it), so pruning masks, codes and codebooks cover the bias too. Biases are never
@@ -12,10 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 from torch import nn
 from tqdm import tqdm
 
+from models import fixedpoint as fp
 from models.data import Dataset
+from models.golden import ACT_EXP_W
 
 N_CODES = 16  # 4-bit index; code 0 is the value 0
 
@@ -132,31 +136,31 @@ def prune(model: nn.Sequential, data: Dataset, densities: list[float], steps: in
 @dataclass
 class Shared:
     """Per layer: codes (n_out, n_in + 1) in 0..15 (0 = zero) and a float codebook of 16 values
-    (entry 0 = 0), plus the ReLU flags."""
+    (entry 0 = 0), plus the ReLU flags; the activation mode, and for log activations their
+    exponent bits (EA) and offsets (fractional bits of every layer's input, then of the last
+    output) the network was trained with."""
 
     codes: list[np.ndarray]
     codebooks: list[np.ndarray]
     relu: list[bool]
     mode: str = "kmeans"
+    act_mode: str = "linear"
+    act_exp_w: int = ACT_EXP_W
+    act_fracs: list[int] | None = None
 
     def matrices(self) -> list[np.ndarray]:
         """The float ``[W | b]`` of every layer."""
         return [cb[c] for cb, c in zip(self.codebooks, self.codes)]
 
 
-def kmeans_1d(values: np.ndarray, k: int, iters: int = 50) -> np.ndarray:
-    """Lloyd's k-means in 1-D with linear initialisation over [min, max]; sorted centroids."""
-    c = np.linspace(values.min(), values.max(), k)
-    for _ in range(iters):
-        edges = (c[1:] + c[:-1]) / 2
-        lab = np.searchsorted(edges, values)
-        sums = np.bincount(lab, weights=values, minlength=k)
-        cnt = np.bincount(lab, minlength=k)
-        new = np.where(cnt > 0, sums / np.maximum(cnt, 1), c)
-        if np.allclose(new, c):
-            break
-        c = new
-    return np.sort(c)
+def kmeans_1d(values: np.ndarray, k: int) -> np.ndarray:
+    """k-means in 1-D (scikit-learn's Lloyd, one run) from Deep Compression's linear
+    initialisation over [min, max]; sorted centroids. With fewer distinct values than ``k``,
+    they are the centroids and the largest repeats."""
+    n = min(k, len(np.unique(values)))
+    init = np.linspace(values.min(), values.max(), n)[:, None]
+    km = KMeans(n_clusters=n, init=init, n_init=1, random_state=0).fit(values[:, None])
+    return np.pad(np.sort(km.cluster_centers_[:, 0]), (0, k - n), mode="edge")
 
 
 def nearest_codes(wb: np.ndarray, mask: np.ndarray, codebook: np.ndarray) -> np.ndarray:
@@ -278,3 +282,84 @@ def inq(model: nn.Sequential, masks: list[np.ndarray], data: Dataset,
         codes.append(nearest_codes(wb, m & (wb != 0), cb))
         books.append(cb)
     return Shared(codes, books, [r for _, r in layers], "log")
+
+
+# ---------------------------------------------------------------------------------------------
+# Log activations (LogNet): retraining with a straight-through estimator
+# ---------------------------------------------------------------------------------------------
+def round_to_levels(wbs: list[np.ndarray], masks: list[np.ndarray], like: Shared) -> Shared:
+    """Float ``[W | b]`` matrices on the power-of-two levels of ``like`` (its codebooks): every
+    kept weight gets the code of its nearest level, 0 where 0 is nearer (as INQ)."""
+    codes = [nearest_codes(wb, m & (nearest_level(wb, cb[1:]) != 0), cb)
+             for wb, m, cb in zip(wbs, masks, like.codebooks)]
+    return Shared(codes, like.codebooks, like.relu, like.mode)
+
+
+def _ste(x: torch.Tensor, q: np.ndarray, limit: float | None = None) -> torch.Tensor:
+    """Forward ``q``, backward the identity (zero where |x| > ``limit`` when given)."""
+    xc = x if limit is None else x.clamp(-limit, limit)
+    return xc + (torch.from_numpy(q).to(x.dtype) - xc).detach()
+
+
+class LogActNet(nn.Module):
+    """Power-of-two weights and log activations in the forward pass, float weights trained
+    through straight-through estimators: every kept weight rounds to the nearest of its layer's
+    levels (``like.codebooks``) or 0, pruned weights stay 0; the network input and every layer's
+    output round to the log format with EA = ``exp_w`` at the offsets ``fracs`` by
+    ``fixedpoint.log_rounded`` (the golden model's rule), the gradient cut where a hidden
+    activation saturates.
+
+    The output is the signed exponent ``sign(y) * log2(1 + |y| * 2^frac_out)`` of each log
+    output y (a log value 2^(e - frac_out) gives about e): monotonic in y, so its argmax is the
+    engine's (ties included), and the cross-entropy of these scores asks for classes a power of
+    two apart, which is what log outputs can tell apart (the cross-entropy of y itself leaves
+    ties between classes that round to the same power of two).
+    """
+
+    def __init__(self, like: Shared, latent: list[np.ndarray], masks: list[np.ndarray],
+                 fracs: list[int], exp_w: int):
+        super().__init__()
+        if len(fracs) != len(like.codes) + 1:
+            raise ValueError(f"{len(fracs)} activation offsets for {len(like.codes)} layers")
+        self.like, self.fracs, self.exp_w = like, list(fracs), exp_w
+        self.masks = [np.asarray(m, dtype=bool) for m in masks]
+        self.weights = nn.ParameterList(
+            [nn.Parameter(torch.from_numpy((wb * m).astype(np.float32)))
+             for wb, m in zip(latent, self.masks)])
+
+    def latent(self) -> list[np.ndarray]:
+        """The float ``[W | b]`` being trained."""
+        return [w.detach().double().numpy() for w in self.weights]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.from_numpy(fp.log_rounded(x.numpy(), self.fracs[0], self.exp_w)).float()
+        emax, last = (1 << self.exp_w) - 1, len(self.weights) - 1
+        rounded = round_to_levels(self.latent(), self.masks, self.like).matrices()
+        for i, (w, wq, relu) in enumerate(zip(self.weights, rounded, self.like.relu)):
+            wq = _ste(w, wq)
+            x = x @ wq[:, :-1].T + wq[:, -1]
+            if relu:
+                x = torch.relu(x)
+            f = self.fracs[i + 1]
+            x = _ste(x, fp.log_rounded(x.detach().double().numpy(), f, self.exp_w),
+                     None if i == last else 2.0 ** (emax - f))
+        return torch.sign(x) * torch.log2(1 + x.abs() * 2.0 ** self.fracs[-1])
+
+    def export(self) -> Shared:
+        """The trained network with its activation format."""
+        sh = round_to_levels(self.latent(), self.masks, self.like)
+        return Shared(sh.codes, sh.codebooks, sh.relu, sh.mode, "log", self.exp_w,
+                      list(self.fracs))
+
+
+def finetune_log_acts(like: Shared, latent: list[np.ndarray], masks: list[np.ndarray],
+                      data: Dataset, fracs: list[int], exp_w: int, epochs: int, lr: float,
+                      seed: int) -> tuple[Shared, float]:
+    """Retrain the float weights ``latent`` on the power-of-two levels of ``like`` with log
+    activations (EA = ``exp_w``, offsets ``fracs``) in the forward pass (:class:`LogActNet`);
+    (the log-activation network, its float test accuracy)."""
+    if like.mode != "log":
+        raise ValueError("log activations need power-of-two (log) weights")
+    net = LogActNet(like, latent, masks, fracs, exp_w)
+    fit(net, data, epochs, lr, seed + 200, "log acts")
+    return net.export(), accuracy(net, data.x_test, data.y_test)

@@ -104,3 +104,91 @@ def test_fc8_cycles():
 def test_fc8_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="EIE_FC8_DIR"):
         fc8.load(tmp_path / "nowhere")
+
+
+# ---------------------------------------------------------------------------------------------
+# Log activations
+# ---------------------------------------------------------------------------------------------
+def _log_network(rng, sizes_, exp_w, frac=6):
+    """A random network with power-of-two weights (frac_w = frac) and log activations (every
+    layer's frac_in = frac, shift = frac so that frac_out = frac)."""
+    layers, prev = [], None
+    for i, (n_in, n_out) in enumerate(zip(sizes_[:-1], sizes_[1:])):
+        codes = random_codes(rng, n_out, n_in + 1, 0.4)
+        codes = np.concatenate([golden.slot_columns(codes[:, :-1], prev), codes[:, -1:]], axis=1)
+        lay = csc.encode(codes, 3)
+        cb = np.concatenate([[0], rng.choice([-1, 1], 15) * (1 << rng.integers(2, 8, 15))])
+        layers.append(golden.QLayer(csc=lay, codebook=cb, shift=frac, relu=i < len(sizes_) - 2,
+                                    has_bias=True, bias_act=1 << frac, n_in=n_in,
+                                    n_slots_in=n_in if prev is None else prev.n_slots,
+                                    mode="log", frac_in=frac, frac_w=frac, name=f"fc{i + 1}",
+                                    act_mode="log", act_exp_w=exp_w))
+        prev = lay
+    return layers
+
+
+@pytest.mark.parametrize("exp_w", [3, 4, 5])
+def test_network_log_activations_against_float(rng, exp_w):
+    """The integer model in log mode against a float computation from the real values: every
+    layer output is the log rounding (fixedpoint.log_rounded) of the exact real sum."""
+    net = _log_network(rng, [12, 20, 9, 5], exp_w)
+    x_real = rng.normal(scale=0.5, size=(40, 12))
+    x_q = fp.log_value(*fp.log_quantize(x_real, 6, exp_w))
+    res = golden.network_forward(net, x_q)
+    a = x_q / 2.0 ** 6
+    for lay, r in zip(net, res):
+        w = golden.weights(lay.csc, lay.codebook) / 2.0 ** lay.frac_w
+        z = np.c_[a, np.ones(len(a))] @ w.T
+        if lay.relu:
+            z = np.maximum(z, 0)
+        y = golden.to_slots(fp.log_value(*fp.log_quantize(z, lay.frac_out, exp_w)), lay.csc)
+        assert np.array_equal(r["y_slots"], y)
+        a = y / 2.0 ** lay.frac_out  # the next layer's inputs, slot-ordered
+        fp.log_encode(r["y"], exp_w)  # every output is a log value
+        assert np.array_equal(fp.log_value(*fp.log_requantize(r["acc"], lay.shift, exp_w, lay.relu)), r["y"])
+    ys = np.concatenate([np.abs(r["y"]).ravel() for r in res])
+    top = 1 << ((1 << exp_w) - 1)
+    assert (ys == 0).any() and ((ys > 0) & (ys < top)).mean() > 0.3
+    assert (ys == top).any() == (exp_w == 3)  # only EA = 3 saturates here
+    # the cycle estimate counts non-zero activations, whatever their format
+    assert golden.layer_cycles(net[1].csc, res[1]["input"][0])["active_columns"] == \
+        int(np.count_nonzero(res[1]["input"][0]))
+
+
+def test_log_mode_accumulator_bound_and_inputs():
+    """The bound uses the largest log activation, 2^(2^EA - 1): a row of |w| summing to 2^16
+    passes at EA = 4 (2^31 < 2^47) and is refused at EA = 5 (2^47)."""
+    codes = np.ones((1, 2), dtype=int)
+    cb = np.concatenate([[0], np.full(15, 1 << 15)])
+    layer = csc.encode(codes, 1)
+    x = np.array([1 << 15, 0])
+    acc, y = golden.layer_forward(layer, cb, x, 0, False, act_mode="log", act_exp_w=4)
+    assert acc.tolist() == [1 << 30] and y.tolist() == [1 << 15]  # saturates at 2^15
+    with pytest.raises(ValueError, match=r"accumulator bound broken: max_r sum_c \|w\| \* 2\^31 = "
+                                         r"140737488355328 >= 2\^47"):
+        golden.layer_forward(layer, cb, x, 0, False, act_mode="log", act_exp_w=5)
+    assert golden.check_acc_bound(np.array([[1 << 15]]), act_max=1 << 31) == 1 << 46
+    with pytest.raises(ValueError, match="activations must be log values: 3 is not a log value"):
+        golden.layer_forward(layer, cb, np.array([3, 0]), 0, False, act_mode="log", act_exp_w=4)
+    with pytest.raises(ValueError, match="65536 is not a log value"):
+        golden.layer_forward(layer, cb, np.array([1 << 16, 0]), 0, False, act_mode="log")
+    with pytest.raises(ValueError, match="EA \\(exponent bits\\) in 3..5, got 6"):
+        golden.layer_forward(layer, cb, x, 0, False, act_mode="log", act_exp_w=6)
+    with pytest.raises(ValueError, match="activation mode must be 'linear' or 'log', got 'lin'"):
+        golden.layer_forward(layer, cb, x, 0, False, act_mode="lin")
+    assert golden.max_activation("linear") == 1 << 15 and golden.max_activation("log", 3) == 1 << 7
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(act_exp_w=2), "EA \\(exponent bits\\) in 3..5, got 2"),
+    (dict(frac_in=8, bias_act=1 << 8), "0 <= frac_in <= 7 and bias_act = 2\\^frac_in"),
+    (dict(frac_in=-1, bias_act=0), "got frac_in -1"),
+    (dict(frac_in=4, bias_act=17), "got frac_in 4, bias_act 17"),
+    (dict(act_mode="float"), "activation mode must be 'linear' or 'log'")])
+def test_qlayer_log_mode_checks(kw, msg):
+    args = dict(csc=csc.encode(np.ones((2, 3), dtype=int), 1), codebook=np.arange(16), shift=0,
+                relu=False, has_bias=True, bias_act=1 << 4, n_in=2, n_slots_in=2,
+                frac_in=4, act_mode="log", act_exp_w=3, name="fc9")
+    golden.QLayer(**args)  # the base case is valid
+    with pytest.raises(ValueError, match=msg):
+        golden.QLayer(**{**args, **kw})

@@ -30,6 +30,8 @@ def test_magnitude_mask_and_kmeans(rng):
     centers = np.linspace(-1, 1, 15)
     vals = np.repeat(centers, 40) + rng.normal(scale=0.01, size=600)
     assert np.allclose(train.kmeans_1d(vals, 15), centers, atol=0.01)
+    few = np.array([0.5, -0.25, 0.5, 0.125])  # fewer distinct values than centroids
+    assert train.kmeans_1d(few, 15).tolist() == [-0.25, 0.125] + [0.5] * 13
     cb = np.concatenate([[0.0], centers])
     codes = train.nearest_codes(np.array([[-0.99, 0.02, 0.5]]), np.array([[True, False, True]]), cb)
     assert codes.tolist() == [[1, 0, 12]]
@@ -194,3 +196,109 @@ def test_custom_model_must_be_sequential():
 
 def make_linear(n_in: int) -> nn.Linear:
     return nn.Linear(n_in, 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Log activations
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("exp_w", [3, 4, 5])
+def test_log_activation_network_matches_float(rng, exp_w):
+    """Calibrated offsets in range, and the golden integer model equal to the float network
+    computed with log-rounded activations (fixedpoint.log_rounded), bit for bit."""
+    sh = _random_shared(rng, [30, 20, 12, 6], "log")
+    x = rng.random((100, 30))
+    fracs = quantize.log_act_fracs(sh, x, exp_w)
+    in_max = min((1 << exp_w) - 1, 14)
+    assert all(0 <= f <= in_max for f in fracs[:-1]) and fracs[0] == in_max  # inputs up to 1.0
+    sh = train.Shared(sh.codes, sh.codebooks, sh.relu, "log", "log", exp_w, fracs)
+    layers = quantize.to_qlayers(sh, x, 3)
+    assert [l.frac_out for l in layers] == fracs[1:] and all(l.act_mode == "log" for l in layers)
+    res = golden.network_forward(layers, quantize.quantize_input(layers, x))
+    a = fp.log_rounded(x, fracs[0], exp_w)
+    for lay, wb, r, f in zip(layers, sh.matrices(), res, fracs[1:]):
+        z = a @ wb[:, :-1].T + wb[:, -1]
+        a = fp.log_rounded(np.maximum(z, 0) if lay.relu else z, f, exp_w)
+        assert np.array_equal(fp.dequantize(r["y"], f), a)
+    assert np.array_equal(quantize.predict(layers, x), a.argmax(1))
+
+
+def test_log_activation_export_errors(rng):
+    sh = _random_shared(rng, [6, 5, 3], "log")
+    frac_w = [quantize.int_codebook(cb, "log")[1] for cb in sh.codebooks]
+    with pytest.raises(ValueError, match="calibrated offsets of every layer"):
+        quantize.to_qlayers(train.Shared(sh.codes, sh.codebooks, sh.relu, "log", "log", 4), None, 1)
+    bad = train.Shared(sh.codes, sh.codebooks, sh.relu, "log", "log", 3, [8, 3, 3])
+    with pytest.raises(ValueError, match="layer fc1: log activations with EA = 3 need 0 <= frac_in <= 7"):
+        quantize.to_qlayers(bad, None, 1)
+    bad = train.Shared(sh.codes, sh.codebooks, sh.relu, "log", "log", 4, [2, 3 + frac_w[0], 3])
+    with pytest.raises(ValueError, match=f"fc1: frac_out {3 + frac_w[0]} > frac_in \\+ frac_w"):
+        quantize.to_qlayers(bad, None, 1)
+    # two weights 2^15 (frac_w 8) times the largest EA = 5 activation 2^31 reach 2^47
+    big = train.Shared([np.array([[15, 15, 0]])], [np.r_[0.0, 2.0 ** -8, np.full(14, 2.0 ** 7)]],
+                       [False], "log", "log", 5, [0, 0])
+    with pytest.raises(ValueError, match="fc1 \\(log activations, EA = 5\\): accumulator bound"):
+        quantize.to_qlayers(big, None, 1)
+    big.act_exp_w = 4  # 2^16 * 2^15 fits
+    assert quantize.to_qlayers(big, None, 1)[0].act_max == 1 << 15
+    with pytest.raises(ValueError, match="log activations need power-of-two"):
+        train.finetune_log_acts(_random_shared(rng, [6, 5, 3]), [], [], None, [0, 0, 0], 4, 1,
+                                1e-3, 0)
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(acts="log"), "--acts log needs --weights log"),
+    (dict(weights="log", acts="log", act_bits=2), "--act-bits .* must be in 3..5, got 2"),
+    (dict(weights="log", act_bits=6), "must be in 3..5, got 6"),
+    (dict(acts="float"), "activations must be 'linear' or 'log'"),
+    (dict(weights="ternary"), "weights must be 'kmeans' or 'log'")])
+def test_config_errors(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        compress.Config(**kw)
+
+
+def test_cli_rejects_log_acts_with_kmeans(tmp_path, capsys):
+    assert compress.main(["--acts", "log", "--out", str(tmp_path / "o")]) == 2
+    assert "--acts log needs --weights log" in capsys.readouterr().err
+    assert compress.main(["--weights", "log", "--acts", "log", "--act-bits", "6",
+                          "--out", str(tmp_path / "o")]) == 2
+    assert "got 6" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_cache_key_covers_activation_settings():
+    base = compress.Config(weights="log")
+    assert compress.cache_key(compress.Config(weights="log", act_bits=3)) == compress.cache_key(base)
+    keys = {compress.cache_key(compress.Config(weights="log", acts="log", **kw))
+            for kw in ({}, {"act_bits": 3}, {"act_epochs": 1}, {"act_lr": 0.1})}
+    assert len(keys) == 4 and compress.cache_key(base) not in keys
+
+
+@pytest.mark.parametrize("exp_w", [3, 5])
+def test_pipeline_log_activations(tmp_path, exp_w):
+    """--weights log --acts log end to end on digits (few epochs): every stage reported,
+    packed log test vectors equal to the golden model, the power-of-two stages reused from the
+    cache of the plain log-weight run."""
+    torch.set_num_threads(1)
+    cfg = compress.Config(weights="log", acts="log", act_bits=exp_w, act_epochs=2, **TINY)
+    cache = tmp_path / "cache"
+    rep = compress.run(cfg, tmp_path, 2, n_vectors=4, cache_dir=cache)
+    assert set(rep["accuracy"]) == {"float", "pruned", "shared", "log_acts", "fixed",
+                                    "fixed_linear_out"}
+    assert rep["accuracy"]["fixed"] > 50 and rep["acts"] == "log" and rep["act_exp_w"] == exp_w
+    assert (cache / f"{compress.cache_key(compress.Config(weights='log', **TINY))}.pt").is_file()
+    m, layers = memimage.read_images(tmp_path)
+    assert m["act_mode"] == "log" and m["act_exp_w"] == exp_w
+    fracs = [l["frac_in"] for l in rep["fixed_point"]]
+    assert all(0 <= f <= min((1 << exp_w) - 1, 14) for f in fracs)
+    for lay in layers:
+        lay.act_mode, lay.act_exp_w = "log", exp_w
+    words = memimage.read_hex(tmp_path / "vectors" / "input.hex", 4).astype(np.int64)
+    assert (words >> (exp_w + 2) == 0).all()  # {sign, zero, exp}, zero-extended
+    xq = fp.log_value(*fp.unpack_log(words, exp_w)).reshape(4, -1)
+    res = golden.network_forward(layers, xq)
+    for i, r in enumerate(res):
+        got = memimage.read_hex(tmp_path / m["vectors"]["outputs"][i], 4).astype(np.int64)
+        assert np.array_equal(fp.log_value(*fp.unpack_log(got, exp_w)).reshape(4, -1),
+                              r["y_slots"])
+    assert f"log activations (EA = {exp_w})" in (tmp_path / "report.md").read_text()
+    again = compress.run(cfg, tmp_path, 2, n_vectors=4, cache_dir=cache)
+    assert again["cached"] and again["accuracy"] == rep["accuracy"]

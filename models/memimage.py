@@ -1,5 +1,6 @@
-"""Per-PE ``$readmemh`` memory images and the manifest (docs/FORMATS.md), writer and validating
-loader.
+"""Per-PE ``$readmemh`` memory images and the manifest (docs/FORMATS.md): writer, validating
+loader and the padding to a build's memory depths. File I/O only: every word and where it sits
+comes from models/engine_map.py.
 
 Files in the output folder, for N PEs and all layers of a network:
 ``spm_pe{k}.hex`` (64-bit words, 16 hex digits), ``ptr_even_pe{k}.hex`` / ``ptr_odd_pe{k}.hex``
@@ -17,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from models import atomic
-from models import fixedpoint as fp
-from models.csc import CSCLayer, PECSC, assignment, entry_positions, spm_entries, spm_words
+from models import engine_map as em
+from models.csc import CSCLayer, PECSC, assignment, entry_positions, spm_entries
+from models.engine_map import PTR_W
 from models.golden import ACC_W, ACT_W, EXP_W, QLayer, check_acc_bound, weights
 
 FORMAT = "eie-kit-manifest"
 VERSION = 1
-PTR_W = 20
 SPM_DIGITS = 16
 CB_DIGITS = 4
 MANIFEST = "manifest.json"
@@ -67,65 +68,18 @@ def read_hex(path: str | Path, digits: int, n_words: int | None = None) -> np.nd
 
 
 # ---------------------------------------------------------------------------------------------
-# Codebooks
-# ---------------------------------------------------------------------------------------------
-def codebook_words(values: np.ndarray, mode: str) -> np.ndarray:
-    """16-bit memory words of a codebook of integer values: two's complement (linear) or
-    ``pack_log(sign, zero, exp, 4)`` (log; every value must be 0 or +-2^e, e in 0..15)."""
-    v = np.asarray(values, dtype=np.int64)
-    if mode == "linear":
-        if fp.is_saturated(v, ACT_W).any():
-            raise ValueError(f"linear codebook values must be signed 16-bit: {v.tolist()}")
-        return (v & 0xFFFF).astype(np.uint64)
-    if mode != "log":
-        raise ValueError(f"weight mode must be 'linear' or 'log', got {mode!r}")
-    mag = np.abs(v)
-    exp = np.where(mag > 0, np.log2(np.maximum(mag, 1)).round().astype(np.int64), 0)
-    if ((mag > 0) & ((1 << exp) != mag)).any() or (exp > (1 << EXP_W) - 1).any():
-        raise ValueError(f"log codebook values must be 0 or +-2^e, e in 0..15: {v.tolist()}")
-    return fp.pack_log((v < 0).astype(np.int64), (mag == 0).astype(np.int64), exp, EXP_W).astype(np.uint64)
-
-
-def codebook_values(words: np.ndarray, mode: str) -> np.ndarray:
-    """Integer values of codebook words (inverse of :func:`codebook_words`)."""
-    w = np.asarray(words, dtype=np.int64)
-    if mode == "linear":
-        return np.where(w >= 1 << 15, w - (1 << 16), w)
-    if (w >> (EXP_W + 2)).any():
-        raise ValueError(f"log codebook words must fit in {EXP_W + 2} bits")
-    return fp.log_value(*fp.unpack_log(w, EXP_W))
-
-
-# ---------------------------------------------------------------------------------------------
 # Writer
 # ---------------------------------------------------------------------------------------------
-def _words(n_entries: int) -> int:
-    return -(-n_entries // 8)
-
-
-def layout(layers: list[QLayer]) -> tuple[list[int], list[int], int, int]:
-    """(spm_base, ptr_base, spm words per PE, pointer words in total) of the network."""
-    spm_base, ptr_base, s, p = [], [], 0, 0
-    for lay in layers:
-        spm_base.append(s)
-        ptr_base.append(p)
-        s += max(_words(pe.n_entries) for pe in lay.csc.pes)
-        n_ptr = lay.csc.n_cols + 1
-        p += n_ptr + (n_ptr & 1)
-    return spm_base, ptr_base, s, p
-
-
 def manifest_layer(lay: QLayer, spm_base: int, ptr_base: int) -> dict[str, Any]:
     """The manifest descriptor of one layer."""
     c = lay.csc
-    used = int(max((int(pe.v.max(initial=0)) for pe in c.pes), default=0)) + 1
     return {
         "name": lay.name, "n_in": lay.n_in, "n_out": c.n_rows, "has_bias": lay.has_bias,
         "bias_act": lay.bias_act, "n_cols": c.n_cols, "n_slots_in": lay.n_slots_in,
         "n_slots_out": c.n_slots, "rows_per_pe": c.rows_per_pe, "ptr_base": ptr_base,
         "spm_base": spm_base, "shift": lay.shift, "relu": lay.relu, "weight_mode": lay.mode,
         "frac_in": lay.frac_in, "frac_w": lay.frac_w, "frac_out": lay.frac_out,
-        "codebook_size": max(used, int(np.max(np.nonzero(lay.codebook)[0], initial=0)) + 1),
+        "codebook_size": em.codebook_size(lay),
         "entries_per_pe": [pe.n_entries for pe in c.pes],
         "pe_of_row": c.pe_of_row.tolist(), "local_of_row": c.local_of_row.tolist(),
     }
@@ -141,44 +95,52 @@ def file_names(n_pes: int) -> dict[str, Any]:
 
 def write_images(out_dir: str | Path, layers: list[QLayer], ptr_w: int = PTR_W,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write the memory images and ``manifest.json`` of ``layers`` into ``out_dir``; returns the
-    manifest. ValueError (before anything is written) when a layer breaks the accumulator bound,
-    a pointer does not fit in ``ptr_w`` bits, or the layers disagree on the number of PEs."""
+    """Write the memory images (models.engine_map.build_image) and ``manifest.json`` of
+    ``layers`` into ``out_dir``; returns the manifest. ValueError (before anything is written)
+    when a layer breaks the accumulator bound, a pointer does not fit in ``ptr_w`` bits, or the
+    layers disagree on the number of PEs."""
     out = Path(out_dir)
-    n_pes = layers[0].csc.n_pes
-    if any(lay.csc.n_pes != n_pes for lay in layers):
-        raise ValueError("all layers must use the same number of PEs")
-    spm_base, ptr_base, spm_depth, ptr_total = layout(layers)
-    spm = np.zeros((n_pes, spm_depth), dtype=np.uint64)
-    ptr = np.zeros((n_pes, ptr_total), dtype=np.uint64)
-    cb = []
-    for i, lay in enumerate(layers):
+    for lay in layers:
         check_acc_bound(weights(lay.csc, lay.codebook))
-        cb.append(codebook_words(lay.codebook, lay.mode))
-        for k, pe in enumerate(lay.csc.pes):
-            w = spm_words(pe.v, pe.z)
-            spm[k, spm_base[i]: spm_base[i] + len(w)] = w
-            absolute = 8 * spm_base[i] + pe.ptr
-            if absolute.max() >= 1 << ptr_w:
-                raise ValueError(f"layer {i} PE {k}: pointer {absolute.max()} needs more than "
-                                 f"PTR_W = {ptr_w} bits")
-            ptr[k, ptr_base[i]: ptr_base[i] + len(absolute)] = absolute
+    img = em.build_image(layers, ptr_w)
+    lo = em.layout(layers)
+    n_pes = len(img.spm)
     names = file_names(n_pes)
     ptr_digits = -(-ptr_w // 4)
     for k in range(n_pes):
-        atomic.write_text(out / names["spm"][k], hex_text(spm[k], SPM_DIGITS))
-        atomic.write_text(out / names["ptr_even"][k], hex_text(ptr[k, 0::2], ptr_digits))
-        atomic.write_text(out / names["ptr_odd"][k], hex_text(ptr[k, 1::2], ptr_digits))
-    atomic.write_text(out / names["codebook"], hex_text(np.concatenate(cb), CB_DIGITS))
+        atomic.write_text(out / names["spm"][k], hex_text(img.spm[k], SPM_DIGITS))
+        atomic.write_text(out / names["ptr_even"][k], hex_text(img.ptr[k][0::2], ptr_digits))
+        atomic.write_text(out / names["ptr_odd"][k], hex_text(img.ptr[k][1::2], ptr_digits))
+    atomic.write_text(out / names["codebook"], hex_text(img.codebook, CB_DIGITS))
     manifest = {
         "format": FORMAT, "version": VERSION, "n_pes": n_pes, "act_w": ACT_W, "acc_w": ACC_W,
         "ptr_w": ptr_w, "exp_w": EXP_W, "n_layers": len(layers), "files": names,
-        "words": {"spm": spm_depth, "ptr_bank": ptr_total // 2, "codebook": 16 * len(layers)},
-        "layers": [manifest_layer(lay, spm_base[i], ptr_base[i]) for i, lay in enumerate(layers)],
+        "words": {"spm": lo.spm_words, "ptr_bank": lo.ptr_words // 2,
+                  "codebook": em.CB_WORDS * len(layers)},
+        "layers": [manifest_layer(lay, lo.spm_base[i], lo.ptr_base[i])
+                   for i, lay in enumerate(layers)],
         **(extra or {}),
     }
     atomic.write_json(out / MANIFEST, manifest)
     return manifest
+
+
+def pad_images(src: str | Path, hw: dict[str, int], dst: str | Path) -> Path:
+    """Copy the memory images of ``src`` (validated) to ``dst``, each padded with zero words to
+    the memory depth of an eie_top build with parameters ``hw`` (models.engine_map.build_depths),
+    so that ``$readmemh`` fills every word and the simulators print no "not enough words"
+    warnings. ValueError when an image is larger than its memory. Returns ``dst``."""
+    src, dst = Path(src), Path(dst)
+    m = read_manifest(src)
+    depth = em.build_depths(hw)
+    digits = {"spm": SPM_DIGITS, "ptr_bank": -(-m["ptr_w"] // 4), "codebook": CB_DIGITS}
+    f = m["files"]
+    kinds = [(n, "spm") for n in f["spm"]] + [(n, "ptr_bank") for n in f["ptr_even"] + f["ptr_odd"]]
+    for name, kind in kinds + [(f["codebook"], "codebook")]:
+        words = read_hex(src / name, digits[kind], m["words"][kind])
+        padded = em.pad_words(words, depth[kind], str(src / name))
+        atomic.write_text(dst / name, hex_text(padded, digits[kind]))
+    return dst
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,12 +219,12 @@ def _load_pe(d: Path, m: dict, lay: dict, k: int, spm: np.ndarray, ptr: np.ndarr
         c = int(drop[0])
         raise FormatError(f_ptr, f"pointer array decreases at column {c} of layer "
                                  f"{lay.get('name', '')}: {p_abs[c]} > {p_abs[c + 1]}")
-    start = 8 * lay["spm_base"]
+    start = em.SPM_ENTRIES_PER_WORD * lay["spm_base"]
     if p_abs[0] != start:
         raise FormatError(f_ptr, f"first pointer {p_abs[0]} != 8 * spm_base = {start}")
     f_spm = d / m["files"]["spm"][k]
     n_entries = int(p_abs[-1] - start)
-    if p_abs[-1] > 8 * len(spm):
+    if p_abs[-1] > em.SPM_ENTRIES_PER_WORD * len(spm):
         raise FormatError(f_spm, f"pointer {p_abs[-1]} past the {len(spm)}-word memory")
     v, z = spm_entries(spm[lay["spm_base"]:], n_entries)
     if len(v) and v.max() >= lay["codebook_size"]:
@@ -291,12 +253,13 @@ def read_images(out_dir: str | Path) -> tuple[dict[str, Any], list[QLayer]]:
         ptr.append(pe_ptr)
     cb_path = d / m["files"]["codebook"]
     cb_words = read_hex(cb_path, CB_DIGITS, words["codebook"])
-    if words["codebook"] != 16 * len(m["layers"]):
-        raise FormatError(mpath, f"words.codebook: {words['codebook']} != 16 * layers")
+    if words["codebook"] != em.CB_WORDS * len(m["layers"]):
+        raise FormatError(mpath, f"words.codebook: {words['codebook']} != {em.CB_WORDS} * layers")
     layers = []
     for i, lay in enumerate(m["layers"]):
         try:
-            cb = codebook_values(cb_words[16 * i: 16 * i + 16], lay["weight_mode"])
+            cb = em.codebook_values(cb_words[em.CB_WORDS * i: em.CB_WORDS * (i + 1)],
+                                    lay["weight_mode"])
             pe_of_row, local = assignment(lay["n_out"], n, np.array(lay["pe_of_row"]),
                                           np.array(lay["local_of_row"]))
         except ValueError as e:

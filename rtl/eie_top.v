@@ -2,6 +2,9 @@
 // leading non-zero detection tree broadcasting non-zero activations to N_PE processing elements,
 // each holding an interleaved share of the rows in compressed sparse column form
 // (docs/FORMATS.md). Several layers run back to back from a layer descriptor table.
+// The map below (load port, descriptor fields, errors, counters) is defined on the model side by
+// models/engine_map.py, which builds every word the testbenches, make sim and the exporter load;
+// change the two together.
 //
 // ---- Load port (accepted while ld_ready, i.e. not busy) ------------------------------------
 //   ld_sel 0  sparse-matrix word of PE ld_pe, word address ld_addr, 64-bit ld_data

@@ -80,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             cmp = fc8.compare(case, res["outputs"])
             cnt = res["counters"]
             model = balance.queue_cycles(w, d)
-            cyc = cnt["compute_cycles"]
-            row = {"compute_cycles": cyc, "total_cycles": cnt["total_cycles"],
+            cyc = cnt["run"]
+            row = {"compute_cycles": cyc, "total_cycles": cnt["total"],
                    "model_cycles": model, "rtl_minus_model": cyc - model,
                    "reference": REFERENCE.get(d), "ideal": st["ideal"],
                    "load_balance": st["ideal"] / cyc,
-                   "stall_cycles": cnt["stall_cycles"], "broadcasts": cnt["broadcasts"],
-                   "busy": cnt["busy"], "starved": cnt["starved"], "padding": cnt["padding"],
+                   "stall_cycles": cnt["stall"], "broadcasts": cnt["bcast"],
+                   "busy": cnt["busy"], "starved": cnt["starved"], "padding": cnt["pad"],
                    "busy_equals_golden_work": cnt["busy"] == st["work"],
                    "mismatches_vs_golden": res["mismatches"], "error": res["error"],
                    "float_max_abs_err": cmp["float_max_abs_err"],
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                    "run_wall_s": res["run_wall_s"], "total_wall_s": res["total_wall_s"]}
             entry["depths"][str(d)] = row
             print(f"{name:12s} depth {d:2d}: {cyc:6d} compute cycles (model {model} + "
-                  f"{cyc - model}), total {cnt['total_cycles']}, ref {REFERENCE.get(d)}, "
+                  f"{cyc - model}), total {cnt['total']}, ref {REFERENCE.get(d)}, "
                   f"{res['mismatches']} mismatches, {res['total_wall_s']:.0f} s", flush=True)
             if d == 8 or (y_out is None and d == args.depths[-1]):
                 entry["float"] = {k: v for k, v in cmp.items() if k != "y_dequant"}

@@ -130,9 +130,9 @@ def area_section(aj: dict) -> list[str]:
 
 
 def speed_section(pj: dict) -> list[str]:
-    names = {"icarus_cocotb": "Icarus + cocotb (transaction drivers, tb/eie_common)",
+    names = {"icarus_cocotb": "Icarus + cocotb (transaction drivers, tb/eie_lib)",
              "icarus_cocotb_per_clock": "Icarus + cocotb (per-clock baseline driver)",
-             "verilator_cocotb": "Verilator + cocotb (transaction drivers, tb/eie_common)",
+             "verilator_cocotb": "Verilator + cocotb (transaction drivers, tb/eie_lib)",
              "verilator_cocotb_per_clock": "Verilator + cocotb (per-clock baseline driver)",
              "verilator_cpp": "Verilator, bare C++ harness (optimised build)",
              "verilator_cpp_as_cocotb": "Verilator, bare C++ harness (built as cocotb builds it)"}

@@ -1,8 +1,9 @@
 """Simulation speed of the 64-PE engine on the AlexNet FC8 layer (one layer run: start, 4,096
 input beats, compute, 1,024 result beats): simulated cycles per second on Icarus under cocotb,
-on Verilator under cocotb (each with this kit's transaction-level drivers, tb/eie_common.py, and
-with a naive per-clock driver as the baseline), and on a bare Verilator C++ harness
-(scripts/harness/eie_harness.cpp, built into build/bench/harness) running the same layer.
+on Verilator under cocotb (each with this kit's transaction-level drivers, tb/eie_lib, and with
+a naive per-clock driver as the baseline, scripts/harness/per_clock.py), and on a bare Verilator
+C++ harness (scripts/harness/eie_harness.cpp, built into build/bench/harness) running the same
+layer.
 
     python scripts/bench_simspeed.py [--out build/bench] [--no-icarus] [--repeat 3]
                                   [--icarus-repeat 1]
@@ -27,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "scripts")]   # scripts/: the cocotb module harness.per_clock
 
-from tb import eie_common as ec  # noqa: E402
 from tb.eie_fc8 import fc8  # noqa: E402
+from tb.eie_lib import all_sources  # noqa: E402
 
 HARNESS = REPO / "scripts" / "harness" / "eie_harness.cpp"
 
@@ -42,7 +43,7 @@ def build_harness(qdepth: int, out: Path, as_cocotb: bool = False) -> tuple[Path
     build options and the cost of running under cocotb."""
     mdir = (out / "harness" / f"q{qdepth}{'-as-cocotb' if as_cocotb else ''}").resolve()
     exe = mdir / "eie_harness"
-    srcs = [str(s) for s in ec.all_sources()]
+    srcs = [str(s) for s in all_sources()]
     gparams = [f"-G{k}={v}" for k, v in fc8.params(qdepth).items()]
     opts = (["--vpi", "--public-flat-rw", "--x-assign", "unique", "--x-initial", "unique"]
             if as_cocotb else ["-O3", "--x-assign", "fast", "--x-initial", "fast", "-CFLAGS", "-O2"])
@@ -97,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         r["wall_s_all"] = [x["wall_s"] for x in runs]
         return r
 
-    def cocotb_row(sim, testcase="fc8_run", env=None, repeat=1):
+    def cocotb_row(sim, testcase="fc8_run", module="tb.eie_fc8.cocotb_fc8", repeat=1):
         runs = []
         for _ in range(repeat):
-            res = fc8.run_rtl(sim, case, 8, tag=f"speed-{sim}", testcase=testcase, env=env)
+            res = fc8.run_rtl(sim, case, 8, tag=f"speed-{sim}", testcase=testcase, module=module)
             runs.append({"cycles": res["run_sim_cycles"], "wall_s": res["run_wall_s"],
                          "cycles_per_s": res["run_sim_cycles"] / res["run_wall_s"],
                          "mismatches": res["mismatches"], "process_wall_s": res["total_wall_s"]})
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
               f"cycles/s, {row['mismatches']} mismatches", flush=True)
         return row
 
-    per_clock = ("fc8_run_per_clock", {"FC8_PER_CLOCK": "1"})
+    per_clock = ("fc8_run_per_clock", "harness.per_clock")
     rows["verilator_cocotb"] = cocotb_row("verilator", repeat=args.repeat)
     rows["verilator_cocotb_per_clock"] = cocotb_row("verilator", *per_clock, repeat=args.repeat)
     rows["verilator_cpp"] = h = harness_row(False)

@@ -29,8 +29,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from models import data as datasets, golden, memimage, quantize, train  # noqa: E402
-from tb import eie_common as ec  # noqa: E402
+from models import engine_map as em  # noqa: E402
 from tb import sim as tbsim  # noqa: E402
+from tb.eie_lib import all_sources  # noqa: E402
 from tb.eie_uvm import realnets  # noqa: E402
 
 OUT = Path(os.environ.get("SIM_ENGINE_OUT", tbsim.BUILD / "sim")).resolve()
@@ -117,33 +118,27 @@ def main() -> int:
     gold_slots = gold[-1]["y_slots"]
     gold_pred = golden.from_slots(gold_slots, layers[-1].csc).argmax(axis=1)
 
-    desc = []
-    for i, lay in enumerate(layers):
-        ml = m["layers"][i]
-        desc.append(ec.desc_words(lay, ml["ptr_base"], ml["spm_base"], i == len(layers) - 1,
-                                  n_codes=ml["codebook_size"]))
     hw = hw_params(m, weights)
     f_in, f_out = OUT / "images_in.npz", OUT / "images_out.npz"
-    np.savez(f_in, x_q=x_q, desc=np.array(desc, dtype=np.uint64))
+    np.savez(f_in, x_q=x_q, desc=np.array(em.build_image(layers).desc, dtype=np.uint64))
     f_out.unlink(missing_ok=True)
     t1 = time.time()
-    hw_dir = ec.pad_images(MODEL, m, hw, OUT / "hw")
+    hw_dir = memimage.pad_images(MODEL, hw, OUT / "hw")
     log = OUT / f"sim-{sim}.log"
     print(f"simulating {images} images on {sim} (log: {rel(log)})", flush=True)
-    build = quiet_run(log, sim, "eie_top", "tb.eie_uvm.images", ec.all_sources(), hw,
+    build = quiet_run(log, sim, "eie_top", "tb.eie_uvm.images", all_sources(), hw,
                       extra_env={"EIE_IMAGES_IN": str(f_in), "EIE_IMAGES_OUT": str(f_out)},
                       plusargs=[f"+EIE_INIT_DIR={hw_dir.resolve()}"])
     t_sim = time.time() - t1
     r = np.load(f_out)
-    rtl_slots, cnt = r["y_slots"], r["counters"]
+    rtl_slots = r["y_slots"]
     n = hw["N_PE"]
     assert (r["slots"] == np.arange(gold_slots.shape[1])).all(), "result slots out of order"
     mism = int((rtl_slots != gold_slots).sum())
     rtl_pred = golden.from_slots(rtl_slots, layers[-1].csc).argmax(axis=1)
 
-    total, run, bcast, stall = cnt[:, 0], cnt[:, 1], cnt[:, 2], cnt[:, 3]
-    busy = cnt[:, 5: 5 + n]
-    pad = cnt[:, 5 + 2 * n: 5 + 3 * n]
+    total, run, bcast, stall = r["cnt_total"], r["cnt_run"], r["cnt_bcast"], r["cnt_stall"]
+    busy, pad = r["cnt_busy"], r["cnt_pad"]
     bound = np.array([sum(golden.layer_cycles(l.csc, g["input"][j])["bound"]
                           for l, g in zip(layers, gold)) for j in range(images)])
     useful = np.array([sum(golden.layer_cycles(l.csc, g["input"][j])["useful_macs"]

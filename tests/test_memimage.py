@@ -1,4 +1,4 @@
-"""Memory images and manifest: round trip, layout, and every malformed input."""
+"""Memory images and manifest: round trip, layout, every malformed input, padding to a build."""
 
 from __future__ import annotations
 
@@ -53,17 +53,6 @@ def test_layout(tmp_path, rng):
     assert [int(s, 16) for s in odd[:3]] == p[1:6:2].tolist()
     cb = _lines(tmp_path / "codebook.hex")
     assert len(cb) == 48 and int(cb[16 + 1], 16) == int(net[1].codebook[1]) & 0xFFFF
-
-
-def test_log_codebook_words():
-    values = np.array([0, 1, -1, 2 ** 15, -(2 ** 3)] + [0] * 11)
-    words = mi.codebook_words(values, "log")
-    assert words[:5].tolist() == [0b010000, 0, 0b100000, 15, 0b100011]
-    assert np.array_equal(mi.codebook_values(words, "log"), values)
-    with pytest.raises(ValueError, match="log codebook"):
-        mi.codebook_words(np.array([3] + [0] * 15), "log")
-    with pytest.raises(ValueError, match="16-bit"):
-        mi.codebook_words(np.array([40000] + [0] * 15), "linear")
 
 
 def _corrupt(tmp_path, name, fn):
@@ -133,3 +122,27 @@ def test_atomic_write_leaves_no_temp(tmp_path):
     with pytest.raises(TypeError):
         atomic.write_json(tmp_path / "a" / "g.json", {"x": object()})
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.txt"]
+
+
+def test_pad_images_to_build_depths(tmp_path, rng):
+    net, m = _export(tmp_path / "img", rng)
+    spm, ptr = m["words"]["spm"] + 5, m["words"]["ptr_bank"] + 3
+    dst = mi.pad_images(tmp_path / "img", {"SPM_DEPTH": spm, "PTR_DEPTH": ptr, "MAX_LAYERS": 4},
+                        tmp_path / "hw")
+    f = m["files"]
+    for name in f["spm"]:
+        got, want = _lines(dst / name), _lines(tmp_path / "img" / name)
+        assert len(got) == spm and got[: len(want)] == want and set(got[len(want):]) == {"0" * 16}
+    for name in f["ptr_even"] + f["ptr_odd"]:
+        assert len(_lines(dst / name)) == ptr
+    assert len(_lines(dst / f["codebook"])) == 16 * 4   # 2 layer address bits
+    # the unpadded images are untouched and still read back as the same network
+    _, back = mi.read_images(tmp_path / "img")
+    assert all(np.array_equal(a.codebook, b.codebook) for a, b in zip(net, back))
+
+
+def test_pad_images_refuses_an_image_larger_than_the_build(tmp_path, rng):
+    _export(tmp_path, rng)
+    with pytest.raises(ValueError, match="spm_pe0.hex: .* words, the build holds 1"):
+        mi.pad_images(tmp_path, {"SPM_DEPTH": 1, "PTR_DEPTH": 1 << 12, "MAX_LAYERS": 2},
+                      tmp_path / "hw")

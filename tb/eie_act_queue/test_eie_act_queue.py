@@ -7,9 +7,9 @@ import cocotb
 import pytest
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources
 
 
 @cocotb.test()
@@ -19,10 +19,10 @@ async def random_traffic(dut):
     p = params({"DATA_W": 32, "DEPTH": 8})
     depth = p["DEPTH"]
     g = rng(dut)
-    ec.clock(dut)
+    clocking.clock(dut)
     dut.push.value = dut.pop.value = dut.flush.value = 0
     dut.din.value = 0
-    await ec.reset(dut)
+    await clocking.reset(dut)
     model = deque()
     pushed = popped = 0
     for cyc in range(4000):
@@ -54,4 +54,4 @@ async def random_traffic(dut):
 
 @pytest.mark.parametrize("depth", [1, 3, 8, 16])
 def test_eie_act_queue(sim, depth):
-    tbsim.run(sim, "eie_act_queue", __name__, ec.sources("eie_act_queue"), {"DEPTH": depth})
+    tbsim.run(sim, "eie_act_queue", __name__, sources("eie_act_queue"), {"DEPTH": depth})

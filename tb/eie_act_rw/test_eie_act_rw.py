@@ -5,13 +5,12 @@ source file; the roles swap on every swap."""
 
 import cocotb
 import numpy as np
-import pytest
 from cocotb.triggers import FallingEdge
 
 from models import fixedpoint as fp
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources
 
 DEFAULTS = {"ACT_DEPTH": 32, "ACT_AW": 5}
 
@@ -29,7 +28,7 @@ async def requantize_and_swap(dut):
     p = params(DEFAULTS)
     depth = p["ACT_DEPTH"]
     g = rng(dut)
-    await ec.start(dut, ("swap", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_valid", "wb_addr",
+    await clocking.start(dut, ("swap", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_valid", "wb_addr",
                          "wb_acc", "shift", "relu"))
     checked = 0
     src_vals = [int(v) for v in g.integers(-32768, 32768, depth)]
@@ -72,4 +71,4 @@ async def requantize_and_swap(dut):
 
 
 def test_eie_act_rw(sim):
-    tbsim.run(sim, "eie_act_rw", __name__, ec.sources("eie_act_rw"), DEFAULTS)
+    tbsim.run(sim, "eie_act_rw", __name__, sources("eie_act_rw"), DEFAULTS)

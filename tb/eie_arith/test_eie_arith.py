@@ -8,14 +8,14 @@ hazard); the test counts those hazards and requires many. Bad codes and rows rai
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from models import csc as mcsc
+from models import engine_map as em
 from models import golden
-from models import memimage
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources, stimulus
 
 DEFAULTS = {"MUL": 1, "ACC_DEPTH": 64, "ACC_AW": 6, "CB_AW": 6}
 
@@ -68,14 +68,14 @@ async def read_accs(dut, rows):
 @cocotb.test()
 async def accumulate(dut):
     p = params(DEFAULTS)
-    mode = ec.MODES[p["MUL"]]
+    mode = em.WEIGHT_MODES[p["MUL"]]
     g = rng(dut)
     n_layers = 1 << (p["CB_AW"] - 4)
-    await ec.start(dut, ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
+    await clocking.start(dut, ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
                          "e_valid", "e_v", "e_z", "e_first", "e_act", "wb_en", "wb_addr"))
-    cbs = [ec.random_codebook(g, mode) for _ in range(n_layers)]
+    cbs = [stimulus.random_codebook(g, mode) for _ in range(n_layers)]
     for li, cb in enumerate(cbs):
-        for v, w in enumerate(memimage.codebook_words(cb, mode)):
+        for v, w in enumerate(em.codebook_words(cb, mode)):
             await FallingEdge(dut.clk)
             dut.ld_en.value, dut.ld_addr.value, dut.ld_data.value = 1, 16 * li + v, int(w)
     await FallingEdge(dut.clk)
@@ -84,8 +84,8 @@ async def accumulate(dut):
     for trial, (rows, density) in enumerate([(1, 1.0), (1, 0.9), (2, 0.8), (3, 0.9), (17, 0.5),
                                              (p["ACC_DEPTH"], 0.2), (p["ACC_DEPTH"], 0.03)]):
         li = trial % n_layers
-        layer = mcsc.encode(ec.random_codes(g, rows, 60, density), 1)
-        x = ec.random_acts(g, 60, 0.7, 32767)
+        layer = mcsc.encode(stimulus.random_codes(g, rows, 60, density), 1)
+        x = stimulus.random_acts(g, 60, 0.7, 32767)
         x[g.integers(0, 60, 3)] = -32768
         acc_want, _ = golden.layer_forward(layer, cbs[li], x, 0, False)
         await FallingEdge(dut.clk)
@@ -116,4 +116,4 @@ async def accumulate(dut):
 
 @pytest.mark.parametrize("mul", [0, 1])
 def test_eie_arith(sim, mul):
-    tbsim.run(sim, "eie_arith", __name__, ec.sources("eie_arith"), {**DEFAULTS, "MUL": mul})
+    tbsim.run(sim, "eie_arith", __name__, sources("eie_arith"), {**DEFAULTS, "MUL": mul})

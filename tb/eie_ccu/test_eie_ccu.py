@@ -4,13 +4,12 @@ checked: every non-zero activation of slots < n_in and then the bias column broa
 slot order, one a cycle while not stalled, and done only after the PEs report idle."""
 
 import cocotb
-import numpy as np
 import pytest
 from cocotb.triggers import FallingEdge, RisingEdge
 
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources, stimulus
 
 
 async def run_layer(dut, n, slots, n_in, has_bias, bias_act, g, stall_p, idle_delay):
@@ -58,9 +57,9 @@ async def broadcast_order(dut):
     n = p["N"]
     depth = 1 << p["ACT_AW"]
     g = rng(dut)
-    await ec.start(dut, ("start", "halt", "stall", "pe_idle", "has_bias", "bias_act", "n_in", "rd_data"))
+    await clocking.start(dut, ("start", "halt", "stall", "pe_idle", "has_bias", "bias_act", "n_in", "rd_data"))
     for trial in range(30):
-        slots = ec.random_acts(g, n * depth, float(g.choice([0.0, 0.05, 0.3, 0.7, 1.0])))
+        slots = stimulus.random_acts(g, n * depth, float(g.choice([0.0, 0.05, 0.3, 0.7, 1.0])))
         n_in = int(g.integers(0, n * depth + 1))
         has_bias = int(g.random() < 0.7)
         bias_act = int(g.choice([0, 256, -5]))
@@ -82,5 +81,5 @@ async def broadcast_order(dut):
 
 @pytest.mark.parametrize("n", [1, 4, 5, 16])
 def test_eie_ccu(sim, n):
-    tbsim.run(sim, "eie_ccu", __name__, ec.sources("eie_ccu", "eie_lnzd_tree", "eie_lnzd_node"),
+    tbsim.run(sim, "eie_ccu", __name__, sources("eie_ccu", "eie_lnzd_tree", "eie_lnzd_node"),
               {"N": n, "ACT_AW": 4 if n < 16 else 2})

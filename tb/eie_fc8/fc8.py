@@ -23,6 +23,7 @@ from models import balance
 from models import csc as mcsc
 from models import fc8 as mfc8
 from models import fixedpoint as fp
+from models import engine_map as em
 from models import golden, memimage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,19 +110,16 @@ def build_case(assignment: str = "interleaved", data: mfc8.FC8 | None = None) ->
 
 def export(case: Case, out_dir: Path) -> Path:
     """Memory images + manifest (models.memimage; padded copies for the RTL in ``hw/``) and the
-    run's inputs for the cocotb module: ``case.json`` (descriptor words), ``x.npy``,
-    ``want_slots.npy``."""
-    from tb import eie_common as ec
+    run's inputs for the cocotb module: ``case.json`` (descriptor words, models.engine_map),
+    ``x.npy``, ``want_slots.npy``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     memimage.write_images(out_dir, [case.layer])
-    ec.pad_images(out_dir, memimage.read_manifest(out_dir), params(), out_dir / "hw")
-    spm_base, ptr_base, _, _ = memimage.layout([case.layer])
-    a, b = ec.desc_words(case.layer, ptr_base[0], spm_base[0], True,
-                         n_codes=int(np.max(np.nonzero(case.layer.codebook)[0])) + 1)
+    memimage.pad_images(out_dir, params(), out_dir / "hw")
+    desc = em.build_image([case.layer]).desc
     np.save(out_dir / "x.npy", case.x_q)
     np.save(out_dir / "want_slots.npy", case.want_slots)
-    (out_dir / "case.json").write_text(json.dumps({"name": case.name, "desc": [[a, b]]}))
+    (out_dir / "case.json").write_text(json.dumps({"name": case.name, "desc": desc}))
     return out_dir
 
 
@@ -176,13 +174,13 @@ def build_dir() -> Path:
 
 
 def run_rtl(sim: str, case: Case, qdepth: int = 8, tag: str | None = None,
-            testcase: str = "fc8_run", env: dict[str, str] | None = None) -> dict:
-    """Export ``case`` under build/fc8/<tag>, run it on ``sim`` through tb.sim.run (64-PE engine
-    at queue depth ``qdepth``) and return the cocotb module's result (outputs, counters,
-    timing), plus ``build_wall_s`` / ``total_wall_s`` measured here."""
+            testcase: str = "fc8_run", module: str = "tb.eie_fc8.cocotb_fc8") -> dict:
+    """Export ``case`` under build/fc8/<tag>, run cocotb test ``testcase`` of ``module`` on
+    ``sim`` through tb.sim.run (64-PE engine at queue depth ``qdepth``) and return its result
+    (outputs, counters, timing), plus ``total_wall_s`` measured here."""
     import time
-    from tb import eie_common as ec
     from tb import sim as tbsim
+    from tb.eie_lib import all_sources
     tag = tag or f"{case.name}"
     img = export(case, build_dir() / tag)
     result = build_dir() / f"{tag}-{sim}-q{qdepth}.json"
@@ -190,9 +188,8 @@ def run_rtl(sim: str, case: Case, qdepth: int = 8, tag: str | None = None,
     t0 = time.perf_counter()
     failure = None
     try:
-        tbsim.run(sim, "eie_top", "tb.eie_fc8.cocotb_fc8", ec.all_sources(), params(qdepth),
-                  extra_env={**case_env(img, result), **(env or {})}, testcase=testcase,
-                  plusargs=plusargs(img))
+        tbsim.run(sim, "eie_top", module, all_sources(), params(qdepth),
+                  extra_env=case_env(img, result), testcase=testcase, plusargs=plusargs(img))
     except AssertionError as e:
         if not result.exists():
             raise

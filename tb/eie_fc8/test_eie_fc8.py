@@ -18,4 +18,4 @@ def test_eie_fc8(sim):
     case = fc8.build_case("interleaved")
     res = fc8.run_rtl(sim, case, qdepth=8, tag="test-interleaved")
     assert res["mismatches"] == 0 and not res["error"]
-    assert res["counters"]["broadcasts"] == 1760
+    assert res["counters"]["bcast"] == 1760

@@ -1,16 +1,13 @@
 """eie_lnzd_node / eie_lnzd_tree: leading non-zero detection (lowest set flag, its payload and
 index) against a direct Python search, every pattern at small N, random patterns at large N."""
 
-import itertools
-
 import cocotb
-import numpy as np
 import pytest
 from cocotb.triggers import Timer
 
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import sources
 
 
 def lowest(mask: int) -> int:
@@ -50,9 +47,9 @@ async def leading_nonzero(dut):
 
 @pytest.mark.parametrize("n", [1, 3, 4, 5, 16, 17, 64])
 def test_eie_lnzd_tree(sim, n):
-    tbsim.run(sim, "eie_lnzd_tree", __name__, ec.sources("eie_lnzd_tree", "eie_lnzd_node"),
+    tbsim.run(sim, "eie_lnzd_tree", __name__, sources("eie_lnzd_tree", "eie_lnzd_node"),
               {"N": n, "DATA_W": 8})
 
 
 def test_eie_lnzd_node(sim):
-    tbsim.run(sim, "eie_lnzd_node", __name__, ec.sources("eie_lnzd_node"), {"DATA_W": 8})
+    tbsim.run(sim, "eie_lnzd_node", __name__, sources("eie_lnzd_node"), {"DATA_W": 8})

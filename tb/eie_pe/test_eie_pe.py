@@ -8,14 +8,14 @@ padding entries of the broadcast columns."""
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from models import csc as mcsc
+from models import engine_map as em
 from models import golden
-from models import memimage
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, model, sources, stimulus
 
 DEFAULTS = {"MUL": 1, "QDEPTH": 8, "PTR_W": 20, "PTR_DEPTH": 128, "PTR_AW": 8, "SPM_DEPTH": 256,
             "SPM_AW": 8, "ACT_DEPTH": 32, "ACT_AW": 5, "CB_AW": 5}
@@ -35,23 +35,23 @@ async def load(dut, sig, addr, data):
 @cocotb.test()
 async def pe_layers(dut):
     p = params(DEFAULTS)
-    mode = ec.MODES[p["MUL"]]
+    mode = em.WEIGHT_MODES[p["MUL"]]
     g = rng(dut)
-    await ec.start(dut, INPUTS)
+    await clocking.start(dut, INPUTS)
     for trial in range(5):
         n_pes, k = int(g.choice([1, 4, 16])), 0
         k = int(g.integers(0, n_pes))
         rows_k = int(g.integers(1, p["ACT_DEPTH"] + 1))
         n_rows = n_pes * rows_k
         n_cols = int(g.integers(5, 2 * p["PTR_DEPTH"] - 8))
-        codes = ec.random_codes(g, n_rows, n_cols, float(g.uniform(0.02, 0.6)))
+        codes = stimulus.random_codes(g, n_rows, n_cols, float(g.uniform(0.02, 0.6)))
         layer = mcsc.encode(codes, n_pes)
         pe = layer.pes[k]
         if (len(pe.v) + 7) // 8 + 1 > p["SPM_DEPTH"]:
             continue
-        cb = ec.random_codebook(g, mode)
-        x = ec.random_acts(g, n_cols, float(g.uniform(0.2, 1.0)))
-        shift = ec.pick_shift(layer, cb, x)
+        cb = stimulus.random_codebook(g, mode)
+        x = stimulus.random_acts(g, n_cols, float(g.uniform(0.2, 1.0)))
+        shift = stimulus.pick_shift(layer, cb, x)
         relu = bool(g.random() < 0.5)
         _, y = golden.layer_forward(layer, cb, x, shift, relu)
         cyc = golden.layer_cycles(layer, x)
@@ -62,7 +62,7 @@ async def pe_layers(dut):
         for a, v in enumerate(8 * spm_base + pe.ptr):
             await load(dut, "ld_ptr", ptr_base + a, v)
         li = trial % 2
-        for v, w in enumerate(memimage.codebook_words(cb, mode)):
+        for v, w in enumerate(em.codebook_words(cb, mode)):
             await load(dut, "ld_cb", 16 * li + v, w)
         await FallingEdge(dut.clk)
         dut.ptr_base.value, dut.layer.value, dut.n_codes.value = ptr_base, li, 16
@@ -108,8 +108,7 @@ async def pe_layers(dut):
             want[r_local] = int(y[r_global])
         assert got == want, f"trial {trial} (PE {k} of {n_pes}): {got[:8]} != golden {want[:8]}"
         busy, pad = int(dut.cnt_busy.value), int(dut.cnt_pad.value)
-        act = x != 0
-        want_pad = int(np.count_nonzero(pe.v[np.repeat(act, pe.col_counts())] == 0))
+        want_pad = model.padding_entries(pe, x)
         assert busy == cyc["work"][k], f"busy {busy} != golden work {cyc['work'][k]}"
         assert pad == want_pad, f"padding {pad} != golden {want_pad}"
         dut._log.info("trial %d: PE %d of %d, %d rows, %d entries, work %d: exact", trial, k,
@@ -118,6 +117,6 @@ async def pe_layers(dut):
 
 @pytest.mark.parametrize("mul,qdepth", [(0, 8), (1, 2)])
 def test_eie_pe(sim, mul, qdepth):
-    tbsim.run(sim, "eie_pe", __name__, ec.sources("eie_pe", "eie_act_queue", "eie_ptr_read",
+    tbsim.run(sim, "eie_pe", __name__, sources("eie_pe", "eie_act_queue", "eie_ptr_read",
                                                    "eie_spmat_read", "eie_arith", "eie_act_rw"),
               {**DEFAULTS, "MUL": mul, "QDEPTH": qdepth})

@@ -12,9 +12,9 @@ import pytest
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources, stimulus
 
 DEFAULTS = {"PTR_W": 20, "PTR_DEPTH": 64, "PTR_AW": 7, "SPM_ENTRIES": 4096}
 
@@ -46,9 +46,9 @@ async def stream(dut, cols, acts, g, valid_p, ready_p, max_cycles=20000):
 async def pointers(dut):
     p = params(DEFAULTS)
     g = rng(dut)
-    await ec.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "ptr_base", "q_valid", "q_act", "q_col", "p_ready"))
+    await clocking.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "ptr_base", "q_valid", "q_act", "q_col", "p_ready"))
     n_cols = int(g.integers(10, 2 * p["PTR_DEPTH"] - 20))
-    layer = mcsc.encode(ec.random_codes(g, 40, n_cols, 0.2), 1)
+    layer = mcsc.encode(stimulus.random_codes(g, 40, n_cols, 0.2), 1)
     base = 2 * int(g.integers(0, (2 * p["PTR_DEPTH"] - n_cols - 1) // 2))
     ptr = 8 * int(g.integers(0, 4)) + layer.pes[0].ptr
     words = np.zeros(2 * p["PTR_DEPTH"], dtype=np.int64)
@@ -87,4 +87,4 @@ async def pointers(dut):
 
 @pytest.mark.parametrize("depth", [64])
 def test_eie_ptr_read(sim, depth):
-    tbsim.run(sim, "eie_ptr_read", __name__, ec.sources("eie_ptr_read"), {**DEFAULTS, "PTR_DEPTH": depth})
+    tbsim.run(sim, "eie_ptr_read", __name__, sources("eie_ptr_read"), {**DEFAULTS, "PTR_DEPTH": depth})

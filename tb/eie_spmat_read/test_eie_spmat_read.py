@@ -5,13 +5,12 @@ the golden entries in order, and at full speed a column takes max(1, entries) cy
 
 import cocotb
 import numpy as np
-import pytest
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from models import csc as mcsc
-from tb import eie_common as ec
 from tb import sim as tbsim
 from tb.common import params, rng
+from tb.eie_lib import clocking, sources, stimulus
 
 DEFAULTS = {"PTR_W": 20, "SPM_DEPTH": 256, "SPM_AW": 8}
 
@@ -20,8 +19,8 @@ DEFAULTS = {"PTR_W": 20, "SPM_DEPTH": 256, "SPM_AW": 8}
 async def entries(dut):
     p = params(DEFAULTS)
     g = rng(dut)
-    await ec.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "p_valid", "p_start", "p_end", "p_act", "p_err"))
-    codes = ec.random_codes(g, 60, 120, 0.15)
+    await clocking.start(dut, ("flush", "ld_en", "ld_addr", "ld_data", "p_valid", "p_start", "p_end", "p_act", "p_err"))
+    codes = stimulus.random_codes(g, 60, 120, 0.15)
     codes[:, g.integers(0, 120, 20)] = 0               # empty columns
     codes[40:, g.integers(0, 120, 10)] = 0              # gaps > 15: padding
     pe = mcsc.encode(codes, 1).pes[0]
@@ -70,4 +69,4 @@ async def entries(dut):
 
 
 def test_eie_spmat_read(sim):
-    tbsim.run(sim, "eie_spmat_read", __name__, ec.sources("eie_spmat_read"), DEFAULTS)
+    tbsim.run(sim, "eie_spmat_read", __name__, sources("eie_spmat_read"), DEFAULTS)

@@ -13,6 +13,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverPoint, coverage_db
 
 from models import golden
+from tb.eie_lib.model import saturation
 
 W_DENS = ["<=5%", "5-25%", "25-75%", "75-<100%", "100%"]
 A_DENS = ["0%", "<=25%", "25-75%", "75-<100%", "100%"]
@@ -77,7 +78,6 @@ def features(hw, rec, res) -> dict:
     f["stall"] = c.get("stall", 0) > 0
     f["bypass"] = rec.bypass > 0
     f["backpressure"] = it.ready < 1.0 or it.idle > 0
-    from tb.eie_uvm.env import saturation
     hi, lo = saturation(it.layers, rec.x) if it.expect_error is None else (0, 0)
     f["saturation"] = hi + lo > 0
     f["layers"] = len(it.layers)

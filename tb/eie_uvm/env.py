@@ -24,10 +24,10 @@ from cocotb.triggers import FallingEdge, First, Timer
 from pyuvm import (ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env,
                    uvm_sequence_item, uvm_sequencer, uvm_subscriber, uvm_tlm_analysis_fifo)
 
-from models import fixedpoint as fp
+from models import engine_map as em
 from models import golden
-from tb import eie_common as ec
-from tb.eie_uvm import bfm
+from tb.eie_lib import axis, clocking, control, model
+from tb.eie_uvm import bfm, coverage
 
 HANG_CYCLES = 400_000
 
@@ -37,11 +37,10 @@ class NetworkItem(uvm_sequence_item):
 
     def __init__(self, name: str, layers: list[golden.QLayer], vectors: list[np.ndarray],
                  tags: tuple[str, ...] = (), idle: float = 0.0, ready: float = 1.0,
-                 load: bool = True, patches: list[tuple[int, int, int, int]] | None = None,
-                 restore: list[tuple[int, int, int, int]] | None = None,
+                 load: bool = True, patches: list[em.Write] | None = None,
+                 restore: list[em.Write] | None = None,
                  expect_error: int | None = None, expect_pe: int | None = None,
-                 tlast_at: int | None = None, reset_after: int | None = None,
-                 n_codes: list[int] | None = None):
+                 tlast_at: int | None = None, reset_after: int | None = None):
         super().__init__(name)
         self.layers = layers
         self.vectors = [np.asarray(v, dtype=np.int64) for v in vectors]
@@ -50,15 +49,9 @@ class NetworkItem(uvm_sequence_item):
         self.patches, self.restore = list(patches or []), list(restore or [])
         self.expect_error, self.expect_pe = expect_error, expect_pe
         self.tlast_at, self.reset_after = tlast_at, reset_after
-        self.n_codes = n_codes
 
-    def image(self) -> ec.Image:
-        img = ec.build_image(self.layers)
-        if self.n_codes:
-            spm_base, ptr_base, _, _ = ec.memimage.layout(self.layers)
-            img.desc = [ec.desc_words(l, ptr_base[i], spm_base[i], i == len(self.layers) - 1, nc)
-                        for i, (l, nc) in enumerate(zip(self.layers, self.n_codes))]
-        return img
+    def image(self) -> em.Image:
+        return em.build_image(self.layers)
 
     def shape(self) -> str:
         return f"{self.layers[0].n_slots_in} -> {[l.n_out for l in self.layers]}"
@@ -79,35 +72,10 @@ class RunRecord:
     hung: bool = False
 
 
-async def read_counters(dut, n_pe: int) -> dict:
-    """Every counter, read while idle (they hold until the next start), 50 ps apart."""
-    out = {}
-    for name, sel in (("total", ec.CNT_TOTAL), ("run", ec.CNT_RUN), ("bcast", ec.CNT_BCAST),
-                      ("stall", ec.CNT_STALL), ("layers", ec.CNT_LAYERS)):
-        dut.cnt_sel.value = sel
-        await Timer(50, unit="ps")
-        out[name] = int(dut.cnt_data.value)
-    for name, sel in (("busy", ec.CNT_BUSY), ("starved", ec.CNT_STARVED), ("pad", ec.CNT_PAD)):
-        vals = []
-        dut.cnt_sel.value = sel
-        for k in range(n_pe):
-            dut.cnt_pe.value = k
-            await Timer(50, unit="ps")
-            vals.append(int(dut.cnt_data.value))
-        out[name] = vals
-    return out
-
-
 BACKDOOR_WORDS = int(os.environ.get("EIE_UVM_BACKDOOR_WORDS", "1500"))
 
 
-def frontdoor_words(img: ec.Image) -> int:
-    """Load-port writes of a front-door load (what ec.load_image writes)."""
-    spm = sum(int(np.nonzero(w)[0].max(initial=-1)) + 1 for w in img.spm)
-    return spm + sum(len(w) for w in img.ptr) + len(img.codebook) + 2 * len(img.desc)
-
-
-async def backdoor_load(dut, img: ec.Image) -> None:
+async def backdoor_load(dut, img: em.Image) -> None:
     """Sparse-matrix and pointer words written straight into the PEs' memories through the
     simulator (no clock cycles); codebook and descriptors still through the load port."""
     for k, (spm, ptr) in enumerate(zip(img.spm, img.ptr)):
@@ -119,14 +87,12 @@ async def backdoor_load(dut, img: ec.Image) -> None:
         for a, w in enumerate(ptr):
             (even if a % 2 == 0 else odd)[a // 2].value = int(w)
     await Timer(1, unit="ns")
-    codebook_only = ec.Image([np.zeros(0, np.uint64)] * len(img.spm),
-                             [np.zeros(0, np.uint64)] * len(img.ptr), img.codebook, img.desc)
-    await ec.load_image(dut, codebook_only)
+    await control.load_image(dut, img, (em.LD_CB, em.LD_DESC))
 
 
 class EieDriver(uvm_driver):
     """Loads each item through the load port, applies its patches, then runs its vectors: start,
-    s_axis_act through the AxisSource, results drained by the ReadyToggler back-pressure, wait
+    s_axis_act through the AxisSource, results drained under the ReadyToggler's back-pressure, wait
     for done (a hang is an error), counters, RunRecord to the scoreboard."""
 
     def build_phase(self):
@@ -141,7 +107,7 @@ class EieDriver(uvm_driver):
     async def run_phase(self):
         dut = self.dut
         self.src = bfm.AxisSource(dut, "s_axis_act", dut.clk, dut.busy)
-        self.ready = bfm.ReadyToggler(dut.m_axis_res_tready, dut.clk, self.rng)
+        self.ready = axis.ReadyToggler(dut.m_axis_res_tready, dut.clk, self.rng)
         self.bypass, _ = bfm.start_bypass_probe(dut)
         while True:
             item = await self.seq_item_port.get_next_item()
@@ -154,14 +120,14 @@ class EieDriver(uvm_driver):
         dut = self.dut
         if item.load:
             img = item.image()
-            words = frontdoor_words(img)
-            if words > BACKDOOR_WORDS:
-                self.logger.info("%s: %d load words: memories through the backdoor", item, words)
+            writes = em.image_writes(img)
+            if len(writes) > BACKDOOR_WORDS:
+                self.logger.info("%s: %d load words: memories through the backdoor", item,
+                                 len(writes))
                 await backdoor_load(dut, img)
             else:
-                await ec.load_image(dut, img)
-        for sel, pe, addr, data in item.patches:
-            await ec.load(dut, sel, pe, addr, data)
+                await control.load_words(dut, writes)
+        await control.load_words(dut, item.patches)
         self.ready.set_ready(item.ready)
         for i, x in enumerate(item.vectors):
             if item.reset_after is not None:
@@ -174,56 +140,45 @@ class EieDriver(uvm_driver):
             self.ap.write(rec)
             if rec.hung:
                 raise AssertionError(f"{item}: vector {i}: no done within {HANG_CYCLES} cycles")
-        for sel, pe, addr, data in item.restore:
-            await ec.load(dut, sel, pe, addr, data)
+        await control.load_words(dut, item.restore)
 
     async def run_one(self, item: NetworkItem, i: int, x: np.ndarray) -> RunRecord:
         dut = self.dut
         tlast = len(x) - 1 if item.tlast_at is None else item.tlast_at
         b0 = self.bypass[0]
         self.monitor.done_event.clear()
-        await ec.start_pulse(dut)
+        await control.start_pulse(dut)
         send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], tlast, item.idle,
                                                             self.rng)))
-        timeout = Timer(HANG_CYCLES * ec.PERIOD_NS, unit="ns")   # one trigger, not a count
+        timeout = Timer(HANG_CYCLES * clocking.PERIOD_NS, unit="ns")   # one trigger, not a count
         fired = await First(self.monitor.done_event.wait(), timeout)
         hung = fired is timeout
         if not send.done():
-            await First(send, Timer(4 * ec.PERIOD_NS, unit="ns"))
+            await First(send, Timer(4 * clocking.PERIOD_NS, unit="ns"))
             send.cancel()
         await FallingEdge(dut.clk)
-        counters = await read_counters(dut, self.hw["N_PE"])
+        counters = await control.read_counters(dut, self.hw["N_PE"])
         return RunRecord(item, i, x, counters, self.bypass[0] - b0, hung)
 
     async def run_with_reset(self, item: NetworkItem, x: np.ndarray):
         """start, stream, reset ``reset_after`` cycles later (mid-layer), check the engine is idle
         and error-free afterwards."""
         dut = self.dut
-        await ec.start_pulse(dut)
+        await control.start_pulse(dut)
         send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], len(x) - 1,
                                                             item.idle, self.rng)))
-        await ec.cycles_from(dut.clk, item.reset_after)
+        await clocking.cycles_from(dut.clk, item.reset_after)
         busy = int(dut.busy.value)
         send.cancel()
         self.src.bus.tvalid.value = 0
         self.src.bus.tlast.value = 0
-        await ec.reset(dut, 2)
+        await clocking.reset(dut, 2)
         await FallingEdge(dut.clk)
         assert not int(dut.busy.value) and not int(dut.error.value), \
             f"{item}: engine busy or in error after a reset"
         self.logger.info("%s: reset %d cycles after start (engine %s), idle again", item,
                          item.reset_after, "busy" if busy else "already idle")
         self.ap.write(RunRecord(item, -1, x, {"reset_busy": busy}))
-
-
-def saturation(layers: list[golden.QLayer], x: np.ndarray) -> tuple[int, int]:
-    """(outputs clipped high, clipped low) over every layer for input ``x`` (golden)."""
-    hi = lo = 0
-    for lay, r in zip(layers, golden.network_forward(layers, x)):
-        v = fp.round_shift(r["acc"][0], lay.shift)
-        hi += int((v > fp.smax(16)).sum())
-        lo += int((v < -fp.smax(16) - 1).sum()) if not lay.relu else 0
-    return hi, lo
 
 
 class Scoreboard(uvm_component):
@@ -251,11 +206,11 @@ class Scoreboard(uvm_component):
                 self.resets += 1
                 self.ap.write((rec, None))
                 continue
-            res: bfm.RunResult = await self.res_fifo.get()
+            res: axis.RunResult = await self.res_fifo.get()
             self.check(rec, res)
             self.ap.write((rec, res))
 
-    def check(self, rec: RunRecord, res: bfm.RunResult):
+    def check(self, rec: RunRecord, res: axis.RunResult):
         it = rec.item
         what = f"{it} vector {rec.index}"
         self.runs += 1
@@ -272,7 +227,7 @@ class Scoreboard(uvm_component):
         if res.error:
             self.fail(f"{what}: error cause {res.cause} (PE {res.err_pe})")
             return
-        want = ec.expected_slots(it.layers, rec.x)
+        want = model.expected_slots(it.layers, rec.x)
         if res.slots != list(range(len(want))):
             self.fail(f"{what}: slots {res.slots[:12]}... expected 0..{len(want) - 1}")
         if res.lasts != [0] * (len(want) - 1) + [1]:
@@ -282,24 +237,15 @@ class Scoreboard(uvm_component):
             self.fail(f"{what}: {len(bad)} of {len(want)} values differ (slot, rtl, golden): "
                       f"{bad[:8]}")
         self.values += len(res.values)
-        c = rec.counters
-        inputs = ec.layer_inputs(it.layers, rec.x)
-        cyc = [golden.layer_cycles(l.csc, a) for l, a in zip(it.layers, inputs)]
-        n = it.layers[0].csc.n_pes
-        act = sum(y["active_columns"] for y in cyc)
-        work = [sum(y["work"][k] for y in cyc) for k in range(n)]
-        pads = [0] * n
-        for l, a in zip(it.layers, inputs):
-            for k, pe in enumerate(l.csc.pes):
-                pads[k] += int(np.count_nonzero(pe.v[np.repeat(a != 0, pe.col_counts())] == 0))
-        if c["bcast"] != act:
-            self.fail(f"{what}: {c['bcast']} broadcasts, golden active columns {act}")
-        if c["pad"] != pads:
-            self.fail(f"{what}: padding counters {c['pad']}, golden {pads}")
-        if c["busy"] != work:
-            self.fail(f"{what}: busy counters {c['busy']}, golden work {work}")
-        if c["layers"] != len(it.layers):
-            self.fail(f"{what}: {c['layers']} layers completed, expected {len(it.layers)}")
+        c, g = rec.counters, model.expected_counters(it.layers, rec.x)
+        if c["bcast"] != g["bcast"]:
+            self.fail(f"{what}: {c['bcast']} broadcasts, golden active columns {g['bcast']}")
+        if c["pad"] != g["pad"]:
+            self.fail(f"{what}: padding counters {c['pad']}, golden {g['pad']}")
+        if c["busy"] != g["busy"]:
+            self.fail(f"{what}: busy counters {c['busy']}, golden work {g['busy']}")
+        if c["layers"] != g["layers"]:
+            self.fail(f"{what}: {c['layers']} layers completed, expected {g['layers']}")
 
     def check_phase(self):
         ok, extra = self.res_fifo.try_get()
@@ -317,19 +263,17 @@ class Coverage(uvm_subscriber):
     the builds into build/reports/eie_uvm_coverage.yml)."""
 
     def build_phase(self):
-        from tb.eie_uvm import coverage
-        self.cov = coverage
         self.hw = ConfigDB().get(self, "", "HW")
         coverage.sample_build(self.hw)
 
     def write(self, pair):
         rec, res = pair
-        self.cov.sample_run(self.hw, rec, res)
+        coverage.sample_run(self.hw, rec, res)
 
     def report_phase(self):
-        self.cov.report(self.logger.info)
+        coverage.report(self.logger.info)
         path = Path(os.environ.get("EIE_UVM_COVERAGE", "coverage.yml"))
-        self.cov.export(path)
+        coverage.export(path)
         self.logger.info("coverage exported to %s", path.resolve())
 
 

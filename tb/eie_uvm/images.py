@@ -4,8 +4,9 @@ through eie_top in ONE simulation.
 The memories come in through the backdoor (``+EIE_INIT_DIR=<model dir>``, read by every PE at
 time 0), the layer descriptors through the load port; then, per image: start, the quantized input
 on s_axis_act, the results from m_axis_res (always ready), the counters while idle. Environment:
-``EIE_IMAGES_IN`` (an .npz with ``x_q``, images x n_in, and ``desc``, layers x 2 descriptor words)
-and ``EIE_IMAGES_OUT`` (the .npz written here: ``y_slots``, ``slots`` and the counters per image).
+``EIE_IMAGES_IN`` (an .npz with ``x_q``, images x n_in, and ``desc``, the descriptor words of
+each layer) and ``EIE_IMAGES_OUT`` (the .npz written here: ``y_slots``, ``slots`` and every
+counter per image, ``cnt_<name>`` with the names of models.engine_map.COUNTERS).
 Not a pytest module: scripts/sim_engine.py and tb/eie_uvm/test_eie_uvm.py run it.
 """
 
@@ -16,25 +17,11 @@ import time
 
 import cocotb
 import numpy as np
-from cocotb.triggers import FallingEdge, RisingEdge, Timer
+from cocotb.triggers import FallingEdge
 
-from tb import eie_common as ec
+from models import engine_map as em
 from tb.common import params
-
-
-async def _counters(dut, n_pe: int) -> list[int]:
-    """total, run, bcast, stall, layers, then busy[k], starved[k], pad[k] for every PE; read while
-    idle (the counters hold until the next start), 100 ps apart, inside one low clock phase."""
-    out = []
-    sel = [(ec.CNT_TOTAL, 0), (ec.CNT_RUN, 0), (ec.CNT_BCAST, 0), (ec.CNT_STALL, 0),
-           (ec.CNT_LAYERS, 0)]
-    sel += [(s, k) for s in (ec.CNT_BUSY, ec.CNT_STARVED, ec.CNT_PAD) for k in range(n_pe)]
-    for s, k in sel:
-        dut.cnt_sel.value = s
-        dut.cnt_pe.value = k
-        await Timer(50, unit="ps")
-        out.append(int(dut.cnt_data.value))
-    return out
+from tb.eie_lib import axis, clocking, control
 
 
 @cocotb.test()
@@ -44,29 +31,30 @@ async def run_images(dut):
     n_pe = int(p["N_PE"])
     src = np.load(os.environ["EIE_IMAGES_IN"])
     x_q = src["x_q"].astype(np.int64)
-    desc = [(int(a), int(b)) for a, b in src["desc"]]
-    ec.clock(dut)
-    ec.top_idle_inputs(dut)
-    await ec.reset(dut)
-    await ec.load_words(dut, ec.desc_writes(desc))     # descriptors through the load port
+    desc = [tuple(int(w) for w in words) for words in src["desc"]]
+    clocking.clock(dut)
+    control.top_idle_inputs(dut)
+    await clocking.reset(dut)
+    await control.load_words(dut, em.desc_writes(desc))   # descriptors through the load port
 
     ys, slots, counters = [], [], []
     t0 = time.time()
     for img, x in enumerate(x_q):
-        await ec.start_pulse(dut)
-        sender = cocotb.start_soon(ec.send_acts(dut, x))
-        vals, sl, _ = await ec.collect_results(dut)
+        await control.start_pulse(dut)
+        sender = cocotb.start_soon(axis.send_acts(dut, x))
+        vals, sl, _ = await axis.collect_results(dut)
         sent = await sender
         assert not int(dut.error.value), f"image {img}: error cause {int(dut.err_cause.value)}"
         assert sent == len(x), f"image {img}: {sent} of {len(x)} inputs taken"
         ys.append(vals)
         slots.append(sl)
-        counters.append(await _counters(dut, n_pe))
+        counters.append(await control.read_counters(dut, n_pe))
         await FallingEdge(dut.clk)
         if img % 25 == 24:
             dut._log.info("%d images, %.1f s", img + 1, time.time() - t0)
     n = max(len(v) for v in ys)
     assert all(len(v) == n for v in ys), "result counts differ between images"
     np.savez(os.environ["EIE_IMAGES_OUT"], y_slots=np.array(ys, dtype=np.int64),
-             slots=np.array(slots, dtype=np.int64), counters=np.array(counters, dtype=np.int64),
-             seconds=time.time() - t0)
+             slots=np.array(slots, dtype=np.int64), seconds=time.time() - t0,
+             **{f"cnt_{name}": np.array([c[name] for c in counters], dtype=np.int64)
+                for name in em.COUNTERS})

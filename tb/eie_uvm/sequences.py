@@ -22,23 +22,12 @@ import numpy as np
 from pyuvm import ConfigDB, uvm_sequence
 
 from models import csc as mcsc
+from models import engine_map as em
 from models import golden, memimage
-from tb import eie_common as ec
+from tb.eie_lib import model, stimulus
 from tb.eie_uvm.env import NetworkItem
 
-MODE = {0: "linear", 1: "log"}
 ENTRY_BUDGET = int(os.environ.get("EIE_UVM_ENTRIES", "24000"))   # (v, z) entries per network
-
-
-def fits(hw: dict, layers: list[golden.QLayer]) -> bool:
-    n = hw["N_PE"]
-    if len(layers) > hw["MAX_LAYERS"]:
-        return False
-    for lay in layers:
-        if lay.n_slots_in > n * hw["ACT_DEPTH"] or max(lay.csc.rows_per_pe) > hw["ACT_DEPTH"]:
-            return False
-    _, _, spm, ptr = memimage.layout(layers)
-    return spm <= hw["SPM_DEPTH"] and ptr <= 2 * hw["PTR_DEPTH"]
 
 
 def entries(layers) -> int:
@@ -49,11 +38,11 @@ def make_layer(g, codes: np.ndarray, n_pes: int, mode: str, x_in: np.ndarray, bi
                relu: bool, n_slots_in: int, shift: int | None = None, cb=None,
                pe_of_row=None) -> golden.QLayer:
     lay = mcsc.encode(codes, n_pes, pe_of_row=pe_of_row)
-    cb = ec.random_codebook(g, mode) if cb is None else np.asarray(cb, dtype=np.int64)
+    cb = stimulus.random_codebook(g, mode) if cb is None else np.asarray(cb, dtype=np.int64)
     bias_act = 1 << 8
     xin = np.concatenate([x_in, [bias_act]]) if bias else x_in
     if shift is None:
-        shift = ec.pick_shift(lay, cb, xin)
+        shift = stimulus.pick_shift(lay, cb, xin)
     return golden.QLayer(csc=lay, codebook=cb, shift=shift, relu=relu, has_bias=bias,
                          bias_act=bias_act, n_in=n_slots_in, n_slots_in=n_slots_in, mode=mode)
 
@@ -68,7 +57,7 @@ class EieSeq(uvm_sequence):
     async def body(self):
         self.hw = ConfigDB().get(None, "", "HW")
         self.g: np.random.Generator = ConfigDB().get(None, "", "RNG")
-        self.mode = MODE[self.hw["MUL"]]
+        self.mode = em.WEIGHT_MODES[self.hw["MUL"]]
         for item in self.items():
             await self.start_item(item)
             await self.finish_item(item)
@@ -87,15 +76,14 @@ class RealNetworkSeq(EieSeq):
         for d in dirs:
             m, layers = memimage.read_images(d)
             if layers[0].mode != self.mode or layers[0].csc.n_pes != self.hw["N_PE"] \
-                    or not fits(self.hw, layers):
+                    or not em.fits(layers, self.hw):
                 continue
             v = np.load(d / "vectors" / "vectors.npz")
             xs = v["x_q"][: self.count]
             # the exported golden vectors agree with the model read back from the images
-            assert (ec.expected_slots(layers, xs[0]) == v[f"y_slots{len(layers) - 1}"][0]).all()
+            assert (model.expected_slots(layers, xs[0]) == v[f"y_slots{len(layers) - 1}"][0]).all()
             yield NetworkItem(f"real-{m['dataset']}-{m['weights']}", layers, list(xs),
-                              tags=("real",), idle=0.1, ready=0.8,
-                              n_codes=[l["codebook_size"] for l in m["layers"]])
+                              tags=("real",), idle=0.1, ready=0.8)
 
 
 class RandomLayerSeq(EieSeq):
@@ -129,17 +117,18 @@ class RandomLayerSeq(EieSeq):
             dens = min(dens, ENTRY_BUDGET / max(1, sum(a * b for a, b in zip([n_in] + outs, outs))))
             dens = max(dens, 0.01)
             act = float(g.choice([0.0, 1.0, g.uniform(0.01, 1.0), g.uniform(0.01, 1.0)]))
-            layers, x = ec.random_network(g, n, n_in, outs, self.mode, density=dens,
-                                          act_density=act, bias=bool(g.random() < 0.8))
+            layers, x = stimulus.random_network(g, n, n_in, outs, self.mode, density=dens,
+                                                act_density=act, bias=bool(g.random() < 0.8))
             tags = ["random"]
             if g.random() < 0.3:   # saturating shifts
                 for lay in layers:
                     lay.shift = max(0, lay.shift - int(g.integers(2, 6)))
                 tags.append("saturation")
-            if not fits(hw, layers) or entries(layers) > ENTRY_BUDGET:
+            if not em.fits(layers, hw) or entries(layers) > ENTRY_BUDGET:
                 continue
             made += 1
-            xs = [x] + [ec.random_acts(g, n_in, float(g.uniform(0, 1))) for _ in range(int(g.integers(0, 2)))]
+            xs = [x] + [stimulus.random_acts(g, n_in, float(g.uniform(0, 1)))
+                        for _ in range(int(g.integers(0, 2)))]
             yield NetworkItem(f"random{made}", layers, xs, tags=tuple(tags),
                               idle=float(g.choice([0.0, 0.3])), ready=float(g.choice([1.0, 0.5, 0.2])))
 
@@ -158,12 +147,12 @@ class CornerSeq(EieSeq):
         def one(name, codes, x, tags, bias=True, shift=None, cb=None, pe_of_row=None, **kw):
             lay = make_layer(g, codes, n, mode, x, bias, False, len(x), shift, cb, pe_of_row)
             layers = [lay]
-            if fits(hw, layers):
+            if em.fits(layers, hw):
                 return NetworkItem(name, layers, [x], tags=tags, **kw)
             return None
 
         dense = lambda r, c: g.integers(1, 16, (r, c))   # noqa: E731
-        x_full = ec.random_acts(g, n_in, 1.0)
+        x_full = stimulus.random_acts(g, n_in, 1.0)
         x_full[x_full == 0] = 5
         items = [
             one("zero-input", dense(n_out, n_in + 1), np.zeros(n_in, np.int64), ("zero-input",)),
@@ -172,7 +161,7 @@ class CornerSeq(EieSeq):
             one("one-by-one", dense(1, 2), np.array([1234]), ("random",)),
             one("dense", dense(n_out, n_in + 1), x_full, ("dense",), ready=0.3),
         ]
-        codes = ec.random_codes(g, n_out, n_in + 1, 0.5)
+        codes = stimulus.random_codes(g, n_out, n_in + 1, 0.5)
         codes[:, 1::3] = 0
         items.append(one("zero-columns", codes, x_full, ("zero-columns",)))
         if n > 1:   # PE n-1 gets no row
@@ -212,49 +201,50 @@ class ErrorSeq(EieSeq):
     def items(self):
         hw, g, n = self.hw, self.g, self.hw["N_PE"]
         for _ in range(200):
-            layers, x = ec.random_network(g, n, 2 * n, [2 * n], self.mode, density=0.5,
-                                          act_density=1.0)
+            layers, x = stimulus.random_network(g, n, 2 * n, [2 * n], self.mode, density=0.5,
+                                                act_density=1.0)
             x[x == 0] = 7
-            if fits(hw, layers) and min(len(pe.v) for pe in layers[0].csc.pes) > 2:
+            if em.fits(layers, hw) and min(len(pe.v) for pe in layers[0].csc.pes) > 2:
                 break
         else:
             raise AssertionError("no small network fits this build")
-        img = ec.build_image(layers)
-        lay, a, b = layers[0], *img.desc[0]
+        img = em.build_image(layers)
+        lay, desc = layers[0], img.desc[0]
         bad = n - 1
         last_word = lay.csc.n_cols
-        P, D = ec.LD_PTR, ec.LD_DESC
+        P = em.LD_PTR
 
         def err(name, cause, patches, restore=(), pe=None, load=False, **kw):
             return NetworkItem(f"error-{name}", layers, [x], tags=("errors",), load=load,
                                patches=patches, restore=list(restore), expect_error=cause,
                                expect_pe=pe, **kw)
 
-        desc_ok = [(D, 0, 0, a), (D, 0, 1, b)]
+        def bad_desc(name, cause, **changes):
+            return err(name, cause, em.desc_writes([em.desc_with(desc, **changes)]),
+                       em.desc_writes([desc]))
+
+        fields = em.decode_desc(desc)
         used = int(max(pe.v.max() for pe in lay.csc.pes))
-        yield err("ptr-range", ec.ERR_PTR_RANGE,
+        yield err("ptr-range", em.ERR_PTR_RANGE,
                   [(P, bad, last_word, 8 * hw["SPM_DEPTH"] + 1)],
                   [(P, bad, last_word, int(img.ptr[bad][last_word]))], pe=bad, load=True)
-        yield err("ptr-order", ec.ERR_PTR_ORDER, [(P, bad, 0, int(img.ptr[bad][1]) + 1)],
+        yield err("ptr-order", em.ERR_PTR_ORDER, [(P, bad, 0, int(img.ptr[bad][1]) + 1)],
                   [(P, bad, 0, int(img.ptr[bad][0]))], pe=bad)
-        yield err("size-ncols", ec.ERR_SIZE, [(D, 0, 0, (a & ~0xFFFF) | (n * hw["ACT_DEPTH"] + 1))],
-                  desc_ok)
-        yield err("size-rows", ec.ERR_SIZE,
-                  [(D, 0, 0, (a & ~(0xFFFF << 16)) | ((hw["ACT_DEPTH"] + 1) << 16))], desc_ok)
-        yield err("size-ptr", ec.ERR_SIZE, [(D, 0, 1, 2 * hw["PTR_DEPTH"] - 2)], desc_ok)
-        no_last = [(D, 0, 2 * i, a & ~(1 << 51)) for i in range(hw["MAX_LAYERS"])] + \
-                  [(D, 0, 2 * i + 1, b) for i in range(hw["MAX_LAYERS"])]
-        yield err("size-no-last", ec.ERR_SIZE, no_last, desc_ok)
-        yield err("code", ec.ERR_CODE, [(D, 0, 0, (a & ~(0x1F << 58)) | (used << 58))], desc_ok)
-        yield err("row", ec.ERR_ROW, [(D, 0, 0, (a & ~(0xFFFF << 16)) | (1 << 16))], desc_ok)
-        yield err("desc-mode", ec.ERR_DESC, [(D, 0, 0, a ^ (1 << 50))], desc_ok)
-        yield err("desc-ncodes0", ec.ERR_DESC, [(D, 0, 0, a & ~(0x1F << 58))], desc_ok)
-        yield err("desc-ncodes17", ec.ERR_DESC, [(D, 0, 0, (a & ~(0x1F << 58)) | (17 << 58))],
-                  desc_ok)
-        yield err("desc-rows0", ec.ERR_DESC, [(D, 0, 0, a & ~(0xFFFF << 16))], desc_ok)
-        yield err("desc-odd-ptr", ec.ERR_DESC, [(D, 0, 1, b | 1)], desc_ok)
-        yield err("stream-early", ec.ERR_STREAM, [], tlast_at=len(x) - 2)
-        yield err("stream-missing", ec.ERR_STREAM, [], tlast_at=len(x))
+        yield bad_desc("size-ncols", em.ERR_SIZE, n_cols_in=n * hw["ACT_DEPTH"] + 1)
+        yield bad_desc("size-rows", em.ERR_SIZE, rows=hw["ACT_DEPTH"] + 1)
+        yield bad_desc("size-ptr", em.ERR_SIZE, ptr_base=2 * hw["PTR_DEPTH"] - 2)
+        yield err("size-no-last", em.ERR_SIZE,
+                  em.desc_writes([em.desc_with(desc, last=0)] * hw["MAX_LAYERS"]),
+                  em.desc_writes([desc]))
+        yield bad_desc("code", em.ERR_CODE, n_codes=used)
+        yield bad_desc("row", em.ERR_ROW, rows=1)
+        yield bad_desc("desc-mode", em.ERR_DESC, weight_mode=1 - fields["weight_mode"])
+        yield bad_desc("desc-ncodes0", em.ERR_DESC, n_codes=0)
+        yield bad_desc("desc-ncodes17", em.ERR_DESC, n_codes=17)
+        yield bad_desc("desc-rows0", em.ERR_DESC, rows=0)
+        yield bad_desc("desc-odd-ptr", em.ERR_DESC, ptr_base=fields["ptr_base"] | 1)
+        yield err("stream-early", em.ERR_STREAM, [], tlast_at=len(x) - 2)
+        yield err("stream-missing", em.ERR_STREAM, [], tlast_at=len(x))
         yield NetworkItem("after-errors", layers, [x], tags=("random",), load=False)
 
 
@@ -266,9 +256,9 @@ class ResetSeq(EieSeq):
         cap = n * hw["ACT_DEPTH"]
         for _ in range(200):
             half = max(1, min(cap // 2, 96))
-            layers, x = ec.random_network(g, n, half, [half, max(1, half // 2)], self.mode,
-                                          density=0.4, act_density=0.9)
-            if fits(hw, layers) and entries(layers) <= ENTRY_BUDGET:
+            layers, x = stimulus.random_network(g, n, half, [half, max(1, half // 2)],
+                                                self.mode, density=0.4, act_density=0.9)
+            if em.fits(layers, hw) and entries(layers) <= ENTRY_BUDGET:
                 break
         else:
             raise AssertionError("no network fits this build")

@@ -22,11 +22,10 @@ import pyuvm
 from cocotb.triggers import ClockCycles
 from pyuvm import ConfigDB, uvm_test
 
-from tb import eie_common as ec
 from tb import sim as tbsim
-from tb.common import params
+from tb.common import params, rng
+from tb.eie_lib import all_sources, clocking, control
 from tb.eie_uvm import sequences as sq
-from tb.common import rng
 from tb.eie_uvm.env import EieEnv
 
 DEFAULTS = {"N_PE": 4, "QDEPTH": 8, "MUL": 1, "ACT_DEPTH": 16, "SPM_DEPTH": 256,
@@ -45,9 +44,9 @@ class EieTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         dut = cocotb.top
-        ec.clock(dut)
-        ec.top_idle_inputs(dut)
-        await ec.reset(dut)
+        clocking.clock(dut)
+        control.top_idle_inputs(dut)
+        await clocking.reset(dut)
         count = int(os.environ.get("EIE_UVM_COUNT", "4"))
         for cls in self.SEQS:
             n = int(os.environ.get("EIE_UVM_VECTORS", "4")) if cls is sq.RealNetworkSeq else count
@@ -143,7 +142,7 @@ def test_eie_uvm(sim, case):
     if "RealNetworks" in tests:
         env["EIE_UVM_REAL"] = os.pathsep.join(real_dirs(sim, hw["MUL"], hw["N_PE"]))
     try:
-        tbsim.run(sim, "eie_top", __name__, ec.all_sources(), hw, extra_env=env, testcase=tests)
+        tbsim.run(sim, "eie_top", __name__, all_sources(), hw, extra_env=env, testcase=tests)
     finally:
         merge_coverage()
 

@@ -13,7 +13,8 @@ import os
 import cocotb
 import pytest
 
-from tb import eie_common as ec
+from models import engine_map as em
+from tb.eie_lib import all_sources, clocking, control, model, stimulus
 from tb import sim as tbsim
 from tb.common import params, rng
 from tb.eie_waves import fst, gtkw
@@ -30,14 +31,14 @@ async def short_run(dut):
     from cocotb.triggers import ClockCycles
     p = params(PARAMS)
     g = rng(dut)
-    ec.clock(dut)
-    ec.top_idle_inputs(dut)
-    await ec.reset(dut)
-    layers, x = ec.random_network(g, p["N_PE"], 12, [16, 8], ec.MODES[p["MUL"]], density=0.6,
+    clocking.clock(dut)
+    control.top_idle_inputs(dut)
+    await clocking.reset(dut)
+    layers, x = stimulus.random_network(g, p["N_PE"], 12, [16, 8], em.WEIGHT_MODES[p["MUL"]], density=0.6,
                                   act_density=0.9)
-    await ec.load_image(dut, ec.build_image(layers))
-    vals, slots, lasts = await ec.run_network(dut, x, g, idle=0.1, ready=0.7)
-    want = ec.expected_slots(layers, x)
+    await control.load_image(dut, em.build_image(layers))
+    vals, slots, lasts = await control.run_network(dut, x, g, idle=0.1, ready=0.7)
+    want = model.expected_slots(layers, x)
     assert slots == list(range(len(want))) and vals == [int(v) for v in want]
     assert lasts == [0] * (len(want) - 1) + [1], "tlast misplaced"
     await ClockCycles(dut.clk, 3)
@@ -67,7 +68,7 @@ def test_save_file_signals_in_dump(sim, monkeypatch, tmp_path):
     monkeypatch.setenv("WAVES", "1")
     log = tbsim.case_dir("eie_top", sim, PARAMS) / "short_run.json"
     log.unlink(missing_ok=True)
-    build = tbsim.run(sim, "eie_top", __name__, ec.all_sources(), PARAMS,
+    build = tbsim.run(sim, "eie_top", __name__, all_sources(), PARAMS,
                       extra_env={RUN_LOG: str(log)})
     dumps = sorted(build.glob("*.fst"), key=lambda f: f.stat().st_mtime)
     assert dumps, f"no FST in {build}"

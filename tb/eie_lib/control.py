@@ -1,0 +1,74 @@
+"""eie_top's control side: inputs at rest, the load port (models/engine_map.py's writes), the
+start pulse, the counters, and one whole run (start, stream in, results out)."""
+
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge, Timer
+
+from models import engine_map as em
+from tb.eie_lib.axis import collect_results, send_acts
+
+
+def top_idle_inputs(dut) -> None:
+    """Every eie_top input except clk and rst at 0."""
+    for name in ("start", "ld_valid", "ld_sel", "ld_pe", "ld_addr", "ld_data",
+                 "s_axis_act_tvalid", "s_axis_act_tdata", "s_axis_act_tlast",
+                 "m_axis_res_tready", "cnt_sel", "cnt_pe"):
+        getattr(dut, name).value = 0
+
+
+async def load_words(dut, writes: list[em.Write]) -> None:
+    """Load-port writes (sel, pe, addr, data), one a cycle (the engine must be idle)."""
+    if not writes:
+        return
+    await FallingEdge(dut.clk)
+    assert int(dut.ld_ready.value), "load port not ready"
+    for sel, pe, addr, data in writes:
+        dut.ld_valid.value = 1
+        dut.ld_sel.value = sel
+        dut.ld_pe.value = pe
+        dut.ld_addr.value = addr
+        dut.ld_data.value = int(data) & ((1 << 64) - 1)
+        await FallingEdge(dut.clk)      # taken at the rising edge in between
+    dut.ld_valid.value = 0
+
+
+async def load_image(dut, img: em.Image, selects=em.LOAD_SELECTS) -> None:
+    """Front-door load of the memories of ``img`` named by ``selects`` (all by default)."""
+    await load_words(dut, em.image_writes(img, selects))
+
+
+async def start_pulse(dut) -> None:
+    """One-cycle start (from a falling edge to the next)."""
+    await FallingEdge(dut.clk)
+    dut.start.value = 1
+    await FallingEdge(dut.clk)
+    dut.start.value = 0
+
+
+async def read_counter(dut, name: str, pe: int = 0) -> int:
+    """One counter (models.engine_map.COUNTERS), of PE ``pe`` for the per-PE ones; the
+    counters hold from done to the next start."""
+    dut.cnt_sel.value = em.COUNTERS[name]
+    dut.cnt_pe.value = pe
+    await Timer(50, unit="ps")
+    return int(dut.cnt_data.value)
+
+
+async def read_counters(dut, n_pe: int) -> dict:
+    """Every counter by name, the per-PE ones as lists over the ``n_pe`` PEs."""
+    return {name: ([await read_counter(dut, name, k) for k in range(n_pe)]
+                   if name in em.PE_COUNTERS else await read_counter(dut, name))
+            for name in em.COUNTERS}
+
+
+async def run_network(dut, x: np.ndarray, g: np.random.Generator | None = None,
+                      idle: float = 0.0, ready: float = 1.0):
+    """start, stream x in, collect the results until done. Returns (values, slots, lasts)."""
+    await start_pulse(dut)
+    sender = cocotb.start_soon(send_acts(dut, x, g, idle))
+    res = await collect_results(dut, g, ready)
+    await sender
+    return res

@@ -9,7 +9,7 @@ JOBS       ?= auto
 PYTEST_ARGS ?=
 JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
 
-.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth model bench-model bench clean
+.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth formal model bench-model bench clean
 
 help:  ## list the targets
 	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
@@ -49,6 +49,9 @@ lint: $(VENV_STAMP)  ## verilator --lint-only -Wall over every RTL top
 
 synth: $(VENV_STAMP) yosys  ## Yosys area of the multipliers and MACs -> build/reports/area.{md,json}
 	@$(RUN) python scripts/synth_area.py
+
+formal: $(VENV_STAMP)  ## SymbiYosys proofs of the engine's units, then their mutants -> build/reports/formal{,_mutants}.{md,json}
+	@$(RUN) python scripts/formal.py -j 0 && $(RUN) python scripts/formal.py --mutants -j 0
 
 model: $(VENV_STAMP)  ## compress LeNet-300-100 (MODEL_ARGS="--dataset mnist --weights log ...") -> build/model/
 	@$(RUN) python -m models.compress $(MODEL_ARGS)

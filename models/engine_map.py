@@ -17,7 +17,7 @@ import numpy as np
 
 from models import fixedpoint as fp
 from models.csc import spm_words
-from models.golden import ACT_W, EXP_W, QLayer
+from models.golden import ACT_EXP_W, ACT_MODES, ACT_W, EXP_W, QLayer
 
 # ---- load port: ld_sel, ld_pe, ld_addr, ld_data ------------------------------------------
 LD_SPM, LD_PTR, LD_CB, LD_DESC = 0, 1, 2, 3
@@ -27,7 +27,10 @@ SPM_ENTRIES_PER_WORD = 8           # (v, z) bytes in a 64-bit sparse-matrix word
 CB_WORDS = 16                      # codebook words per layer: address CB_WORDS * layer + v
 DESC_WORDS = 2                     # 64-bit words per layer descriptor: address 2 * layer + word
 PTR_W = 20                         # pointer bits (the default of eie_top's PTR_W)
-WEIGHT_MODES = ("linear", "log")   # index = eie_top's MUL = the descriptor's weight_mode
+WEIGHT_MODES = ("linear", "log")   # index = the descriptor's weight_mode
+# eie_top's MUL: (weight mode, activation mode) of the layers it runs; activation modes are
+# golden.ACT_MODES, index = the descriptor's act_mode
+MULS = {0: ("linear", "linear"), 1: ("log", "linear"), 2: ("log", "log")}
 
 # ---- error causes (err_cause) ------------------------------------------------------------
 ERR_PTR_RANGE, ERR_PTR_ORDER, ERR_SIZE, ERR_CODE, ERR_ROW, ERR_DESC, ERR_STREAM = range(1, 8)
@@ -58,8 +61,10 @@ DESC_FIELDS = {
     "last": Field(0, 51, 1),           # the last layer of the network
     "shift": Field(0, 52, 6),
     "n_codes": Field(0, 58, 5),        # codebook entries in use, 1..16
+    "act_mode": Field(0, 63, 1),       # index into golden.ACT_MODES; MULS gives the build's
     "ptr_base": Field(1, 0, 32),       # pointer word address of the layer (even)
-    "spm_base": Field(1, 32, 32),      # sparse-matrix word address (the pointers are absolute)
+    "spm_base": Field(1, 32, 28),      # sparse-matrix word address (the pointers are absolute)
+    "act_exp_w": Field(1, 60, 4),      # EA of log activations, 0 for linear ones
 }
 
 
@@ -105,15 +110,72 @@ def codebook_size(lay: QLayer) -> int:
     return max(used, int(np.max(np.nonzero(lay.codebook)[0], initial=0)) + 1)
 
 
+def act_exp_w(lay: QLayer) -> int:
+    """The descriptor's act_exp_w of a layer: EA for log activations, 0 for linear ones."""
+    return lay.act_exp_w if lay.act_mode == "log" else 0
+
+
+def mul_of(layers: Iterable[QLayer]) -> int:
+    """The MUL of the eie_top build that runs ``layers`` (MULS); ValueError when the layers mix
+    modes or EA, or no build runs their modes (linear weights with log activations)."""
+    modes = sorted({(lay.mode, lay.act_mode, act_exp_w(lay)) for lay in layers})
+    if len(modes) != 1:
+        raise ValueError(f"the layers mix (weight mode, activation mode, EA): {modes}")
+    mode, act_mode, _ = modes[0]
+    for mul, pair in MULS.items():
+        if pair == (mode, act_mode):
+            return mul
+    raise ValueError(f"no eie_top build runs {mode} weights with {act_mode} activations")
+
+
+def runs_on(layers: list[QLayer], hw: Mapping[str, int]) -> bool:
+    """Whether an eie_top build with parameters ``hw`` (MUL, and EA for MUL = 2, default 4) runs
+    the modes of ``layers`` (otherwise it raises ERR_DESC)."""
+    return mul_of(layers) == hw["MUL"] and all(
+        act_exp_w(lay) == (hw.get("EA", ACT_EXP_W) if hw["MUL"] == 2 else 0) for lay in layers)
+
+
+def stream_words(values: np.ndarray, act_mode: str, act_exp_w: int) -> np.ndarray:
+    """16-bit words of activations (the streams, bias_act, test vectors): two's complement
+    (linear; signed 16-bit values) or the packed log value ``pack_log(sign, zero, exp, EA)``
+    zero-extended (log; values 0 or +-2^e, e < 2^EA; 0 is the word 1 << EA). ValueError for a
+    value the format does not hold."""
+    v = np.asarray(values, dtype=np.int64)
+    if act_mode == "log":
+        return fp.pack_log(*fp.log_encode(v, act_exp_w), act_exp_w)
+    if act_mode != "linear":
+        raise ValueError(f"activation mode must be one of {ACT_MODES}, got {act_mode!r}")
+    if fp.is_saturated(v, ACT_W).any():
+        raise ValueError(f"linear activations must be signed {ACT_W}-bit")
+    return v & 0xFFFF
+
+
+def stream_values(words: np.ndarray, act_mode: str, act_exp_w: int) -> np.ndarray:
+    """Activation values of 16-bit stream words (inverse of :func:`stream_words`); ValueError
+    for a log word with bits set above EA + 2."""
+    w = np.asarray(words, dtype=np.int64) & 0xFFFF
+    if act_mode == "linear":
+        return np.where(w >= 1 << 15, w - (1 << 16), w)
+    if (w >> (act_exp_w + 2)).any():
+        raise ValueError(f"log activation words must fit in EA + 2 = {act_exp_w + 2} bits")
+    return fp.log_value(*fp.unpack_log(w, act_exp_w))
+
+
 def layer_desc(lay: QLayer, ptr_base: int, spm_base: int, last: bool) -> tuple[int, ...]:
-    """The descriptor words of one layer placed at ``ptr_base`` / ``spm_base``."""
+    """The descriptor words of one layer placed at ``ptr_base`` / ``spm_base``. bias_act is the
+    activation word of the bias input (1.0: 2^frac_in, packed for log activations; 0 without
+    bias in log mode)."""
     if lay.mode not in WEIGHT_MODES:
         raise ValueError(f"weight mode must be one of {WEIGHT_MODES}, got {lay.mode!r}")
+    bias = lay.bias_act
+    if lay.act_mode == "log":
+        bias = int(stream_words(bias, "log", lay.act_exp_w)) if lay.has_bias else 0
     return encode_desc({
-        "n_cols_in": lay.n_slots_in, "rows": max(lay.csc.rows_per_pe), "bias_act": lay.bias_act,
+        "n_cols_in": lay.n_slots_in, "rows": max(lay.csc.rows_per_pe), "bias_act": bias,
         "has_bias": int(lay.has_bias), "relu": int(lay.relu),
         "weight_mode": WEIGHT_MODES.index(lay.mode), "last": int(last), "shift": lay.shift,
-        "n_codes": codebook_size(lay), "ptr_base": ptr_base, "spm_base": spm_base})
+        "n_codes": codebook_size(lay), "act_mode": ACT_MODES.index(lay.act_mode),
+        "ptr_base": ptr_base, "spm_base": spm_base, "act_exp_w": act_exp_w(lay)})
 
 
 # ---- codebook words ----------------------------------------------------------------------

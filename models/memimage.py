@@ -21,10 +21,11 @@ from models import atomic
 from models import engine_map as em
 from models.csc import CSCLayer, PECSC, assignment, entry_positions, spm_entries
 from models.engine_map import PTR_W
-from models.golden import ACC_W, ACT_W, EXP_W, QLayer, check_acc_bound, weights
+from models.golden import (ACC_W, ACT_EXP_W, ACT_EXP_WIDTHS, ACT_MODES, ACT_W, EXP_W, QLayer,
+                           check_acc_bound, weights)
 
 FORMAT = "eie-kit-manifest"
-VERSION = 1
+VERSION = 2   # 2: act_mode and act_exp_w per layer
 SPM_DIGITS = 16
 CB_DIGITS = 4
 MANIFEST = "manifest.json"
@@ -78,6 +79,7 @@ def manifest_layer(lay: QLayer, spm_base: int, ptr_base: int) -> dict[str, Any]:
         "bias_act": lay.bias_act, "n_cols": c.n_cols, "n_slots_in": lay.n_slots_in,
         "n_slots_out": c.n_slots, "rows_per_pe": c.rows_per_pe, "ptr_base": ptr_base,
         "spm_base": spm_base, "shift": lay.shift, "relu": lay.relu, "weight_mode": lay.mode,
+        "act_mode": lay.act_mode, "act_exp_w": lay.act_exp_w if lay.act_mode == "log" else None,
         "frac_in": lay.frac_in, "frac_w": lay.frac_w, "frac_out": lay.frac_out,
         "codebook_size": em.codebook_size(lay),
         "entries_per_pe": [pe.n_entries for pe in c.pes],
@@ -97,11 +99,14 @@ def write_images(out_dir: str | Path, layers: list[QLayer], ptr_w: int = PTR_W,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the memory images (models.engine_map.build_image) and ``manifest.json`` of
     ``layers`` into ``out_dir``; returns the manifest. ValueError (before anything is written)
-    when a layer breaks the accumulator bound, a pointer does not fit in ``ptr_w`` bits, or the
-    layers disagree on the number of PEs."""
+    when a layer breaks the accumulator bound (with the largest activation of its mode), a
+    pointer does not fit in ``ptr_w`` bits, or the layers disagree on the number of PEs."""
     out = Path(out_dir)
     for lay in layers:
-        check_acc_bound(weights(lay.csc, lay.codebook))
+        try:
+            check_acc_bound(weights(lay.csc, lay.codebook), act_max=lay.act_max)
+        except ValueError as e:
+            raise ValueError(f"layer {lay.name}: {e}") from None
     img = em.build_image(layers, ptr_w)
     lo = em.layout(layers)
     n_pes = len(img.spm)
@@ -150,8 +155,9 @@ _TOP = {"format": str, "version": int, "n_pes": int, "ptr_w": int, "files": dict
         "layers": list}
 _LAYER = {"n_in": int, "n_out": int, "has_bias": bool, "bias_act": int, "n_cols": int,
           "n_slots_in": int, "n_slots_out": int, "rows_per_pe": list, "ptr_base": int,
-          "spm_base": int, "shift": int, "relu": bool, "weight_mode": str, "frac_in": int,
-          "frac_w": int, "codebook_size": int, "pe_of_row": list, "local_of_row": list}
+          "spm_base": int, "shift": int, "relu": bool, "weight_mode": str, "act_mode": str,
+          "frac_in": int, "frac_w": int, "codebook_size": int, "pe_of_row": list,
+          "local_of_row": list}
 
 
 def _require(path: Path, obj: Any, schema: dict[str, type], where: str) -> None:
@@ -195,6 +201,16 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
         _require(path, lay, _LAYER, where)
         if lay["weight_mode"] not in ("linear", "log"):
             raise FormatError(path, f"{where}weight_mode: {lay['weight_mode']!r}")
+        if lay["act_mode"] not in ACT_MODES:
+            raise FormatError(path, f"{where}act_mode: {lay['act_mode']!r}")
+        ea = lay.get("act_exp_w", "missing")
+        if lay["act_mode"] == "log":
+            ok = isinstance(ea, int) and not isinstance(ea, bool) and ea in ACT_EXP_WIDTHS
+        else:
+            ok = ea is None
+        if not ok:
+            raise FormatError(path, f"{where}act_exp_w: {ea!r}, expected EA in 3..5 for log "
+                                    f"activations, null for linear ones")
         if lay["n_cols"] != lay["n_slots_in"] + int(lay["has_bias"]):
             raise FormatError(path, f"{where}n_cols: {lay['n_cols']} != n_slots_in + has_bias")
         if len(lay["rows_per_pe"]) != n or len(lay["pe_of_row"]) != lay["n_out"] \
@@ -277,5 +293,6 @@ def read_images(out_dir: str | Path) -> tuple[dict[str, Any], list[QLayer]]:
         layers.append(QLayer(csc=csc, codebook=cb, shift=lay["shift"], relu=lay["relu"],
                              has_bias=lay["has_bias"], bias_act=lay["bias_act"], n_in=lay["n_in"],
                              n_slots_in=lay["n_slots_in"], mode=lay["weight_mode"],
-                             frac_in=lay["frac_in"], frac_w=lay["frac_w"], name=lay.get("name", "")))
+                             frac_in=lay["frac_in"], frac_w=lay["frac_w"], name=lay.get("name", ""),
+                             act_mode=lay["act_mode"], act_exp_w=lay["act_exp_w"] or ACT_EXP_W))
     return m, layers

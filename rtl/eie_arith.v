@@ -5,8 +5,10 @@
 //   A0  input entry (v, z, first, act): row = first ? z : row_prev + 1 + z; checks v < n_codes
 //       (err_code) and row < rows (err_row); codebook read at {layer, v}.
 //   A1  codebook entry ready: product = act * weight (MUL = 0: 16x16 linear, rtl/mul_lin.v;
-//       MUL = 1: log-domain shift, rtl/mul_lin_log.v with the entry packed {sign, zero, exp},
-//       EXP_W = 4); accumulator read at row.
+//       MUL = 1: 16-bit activation x log weight, a shift, rtl/mul_lin_log.v with the entry packed
+//       {sign, zero, exp}, EXP_W = 4; MUL = 2: log activation packed {sign, zero, exp} in
+//       ACT_W = EA + 2 bits x log weight, an exponent add and decode, rtl/mul_log_log.v, a
+//       product of 2**EA + 16 bits); accumulator read at row.
 //   A2  acc[row] <= saturate(base + product, ACC_W), base = the value written in the previous
 //       cycle when that write went to the same row (bypass: the synchronous read issued in A1
 //       could not see it), else the memory word when the row was written in this layer, else 0.
@@ -19,8 +21,9 @@
 `default_nettype none
 
 module eie_arith #(
-    parameter MUL       = 1,     // 0 linear 16x16, 1 log-domain shift
-    parameter ACT_W     = 16,
+    parameter MUL       = 1,     // 0 linear 16x16, 1 log-domain shift, 2 log x log
+    parameter EA        = 4,     // MUL = 2: exponent bits of a log activation, 3..5
+    parameter ACT_W     = 16,    // 16 (MUL 0, 1) or EA + 2 (MUL 2)
     parameter ACC_W     = 48,
     parameter ACC_DEPTH = 64,    // rows per PE
     parameter ACC_AW    = 6,     // >= clog2(ACC_DEPTH), >= 1
@@ -54,7 +57,7 @@ module eie_arith #(
     output reg                     err_code,
     output reg                     err_row
 );
-    localparam P_W = 32;  // both products: 16 + 16 bits
+    localparam P_W = (MUL == 2) ? (1 << EA) + 16 : 32;   // product bits (16 + 16 linear)
 
     reg [15:0]      cb  [0:(1 << CB_AW)-1];
     reg [ACC_W-1:0] acc [0:ACC_DEPTH-1];
@@ -88,10 +91,16 @@ module eie_arith #(
                 .act(a1_act), .w_sign(cb_rd[5]), .w_zero(cb_rd[4]), .w_exp(cb_rd[3:0]),
                 .prod(prod));
             wire unused_cb = &{1'b0, cb_rd[15:6]};
+        end else if (MUL == 2) begin : g_loglog
+            mul_log_log #(.EXP_W(4), .A_EXP_W(EA)) u_mul (
+                .a_sign(a1_act[EA+1]), .a_zero(a1_act[EA]), .a_exp(a1_act[EA-1:0]),
+                .w_sign(cb_rd[5]), .w_zero(cb_rd[4]), .w_exp(cb_rd[3:0]), .prod(prod));
+            wire unused_cb = &{1'b0, cb_rd[15:6]};
         end else begin : g_bad
-            eie_arith_parameter_error_MUL_must_be_0_or_1 u_error ();
+            eie_arith_parameter_error_MUL_must_be_0_1_or_2 u_error ();
         end
-        if (ACT_W != 16 || ACC_W < P_W + 1) begin : g_bad_w
+        if (ACT_W != ((MUL == 2) ? EA + 2 : 16) || (MUL == 2 && (EA < 3 || EA > 5))
+            || ACC_W < P_W) begin : g_bad_w
             eie_arith_parameter_error_widths u_error ();
         end
     endgenerate

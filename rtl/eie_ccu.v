@@ -7,17 +7,20 @@
 // node per four PEs) picks the lowest pending non-zero slot each cycle. The next group is read
 // while the current one is being broadcast, and all-zero groups are dropped, so a steady stream
 // of one broadcast a cycle is kept. After the last group the bias column n_in is broadcast with
-// activation bias_act (when has_bias and bias_act != 0).
+// activation bias_act (when has_bias and bias_act is non-zero).
+// Non-zero: any bit set (LOG_ACT = 0, linear activations), or the zero flag clear (LOG_ACT = 1:
+// log activations packed {sign, zero, exp}, the flag is bit ACT_W - 2; MUL = 2).
 // stall (any PE's activation queue full) holds the broadcast. done is a one-cycle pulse once
 // everything is broadcast and every PE is idle (queues empty, pipelines drained); the CCU then
 // waits for the next start. halt stops it at once.
 `default_nettype none
 
 module eie_ccu #(
-    parameter N      = 4,
-    parameter ACT_W  = 16,
-    parameter COL_W  = 16,
-    parameter ACT_AW = 6
+    parameter N       = 4,
+    parameter LOG_ACT = 0,
+    parameter ACT_W   = 16,
+    parameter COL_W   = 16,
+    parameter ACT_AW  = 6
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -41,6 +44,10 @@ module eie_ccu #(
 );
     localparam IDX_W = 6;
 
+    function nonzero(input [ACT_W-1:0] a);
+        nonzero = LOG_ACT ? !a[ACT_W-2] : (a != {ACT_W{1'b0}});
+    endfunction
+
     reg               active;
     // read stage: the group whose register-file read was issued last cycle
     reg [ACT_AW-1:0]  ra;        // next group to read
@@ -59,7 +66,7 @@ module eie_ccu #(
     always @(*) begin : p_r_nz
         integer k;
         for (k = 0; k < N; k = k + 1)
-            r_nz[k] = (rd_data[k*ACT_W +: ACT_W] != {ACT_W{1'b0}}) && (k < r_lim);
+            r_nz[k] = nonzero(rd_data[k*ACT_W +: ACT_W]) && (k < r_lim);
     end
 
     // ---- leading non-zero detection over the current group ---------------------------------
@@ -79,8 +86,9 @@ module eie_ccu #(
     assign rd_addr = ra;
 
     wire walked    = active && !more && !r_valid && !lnz_any;
-    wire bias_fire = walked && has_bias && bias_act != {ACT_W{1'b0}} && !bias_sent && !stall;
-    wire bias_done = bias_sent || !has_bias || bias_act == {ACT_W{1'b0}};
+    wire bias_nz   = nonzero(bias_act);
+    wire bias_fire = walked && has_bias && bias_nz && !bias_sent && !stall;
+    wire bias_done = bias_sent || !has_bias || !bias_nz;
     assign done     = walked && bias_done && pe_idle;
     assign active_o = active;
 

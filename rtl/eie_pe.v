@@ -1,5 +1,7 @@
 // One processing element: activation queue -> pointer read unit -> sparse-matrix read unit ->
 // arithmetic unit, plus the activation read/write unit and the PE's performance counters.
+// Activations (broadcast, queue, register files) are ACT_W bits: 16-bit linear values (MUL 0, 1)
+// or log values packed {sign, zero, exp} in EA + 2 bits (MUL 2).
 //
 // Broadcast in: push with (act, col) when the CCU sends a non-zero activation; q_full stops the
 // CCU. Latency: a broadcast pushed in cycle t has its first product accumulated (written) at
@@ -14,8 +16,9 @@
 `default_nettype none
 
 module eie_pe #(
-    parameter MUL       = 1,
-    parameter ACT_W     = 16,
+    parameter MUL       = 1,     // 0 linear 16x16, 1 log-domain shift, 2 log x log
+    parameter EA        = 4,     // MUL = 2: exponent bits of a log activation
+    parameter ACT_W     = 16,    // 16 (MUL 0, 1) or EA + 2 (MUL 2)
     parameter ACC_W     = 48,
     parameter COL_W     = 16,
     parameter QDEPTH    = 8,
@@ -121,8 +124,8 @@ module eie_pe #(
     wire signed [ACC_W-1:0] wb_acc;
     wire                    pad;
     wire                    a_idle;
-    eie_arith #(.MUL(MUL), .ACT_W(ACT_W), .ACC_W(ACC_W), .ACC_DEPTH(ACT_DEPTH), .ACC_AW(ACT_AW),
-                .CB_AW(CB_AW)) u_arith (
+    eie_arith #(.MUL(MUL), .EA(EA), .ACT_W(ACT_W), .ACC_W(ACC_W), .ACC_DEPTH(ACT_DEPTH),
+                .ACC_AW(ACT_AW), .CB_AW(CB_AW)) u_arith (
         .clk(clk), .rst(rst), .flush(flush), .clear(clear),
         .ld_en(ld_cb), .ld_addr(ld_addr[CB_AW-1:0]), .ld_data(ld_data[15:0]),
         .layer(layer), .n_codes(n_codes), .rows(rows),
@@ -143,8 +146,9 @@ module eie_pe #(
         end
     end
 
-    wire signed [ACT_W-1:0] wb_q;
-    eie_act_rw #(.ACT_W(ACT_W), .ACC_W(ACC_W), .ACT_DEPTH(ACT_DEPTH), .ACT_AW(ACT_AW)) u_act (
+    wire [ACT_W-1:0] wb_q;
+    eie_act_rw #(.MUL(MUL), .EA(EA), .ACT_W(ACT_W), .ACC_W(ACC_W), .ACT_DEPTH(ACT_DEPTH),
+                 .ACT_AW(ACT_AW)) u_act (
         .clk(clk), .rst(rst), .swap(swap),
         .in_we(in_we), .in_addr(in_addr), .in_data(in_data),
         .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(rd_data),

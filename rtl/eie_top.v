@@ -2,6 +2,11 @@
 // leading non-zero detection tree broadcasting non-zero activations to N_PE processing elements,
 // each holding an interleaved share of the rows in compressed sparse column form
 // (docs/FORMATS.md). Several layers run back to back from a layer descriptor table.
+// Multiply modes (MUL): 0 linear 16-bit activations x linear 16-bit weights (mul_lin), 1 linear
+// activations x log weights (a shift, mul_lin_log), 2 log activations x log weights (an exponent
+// add, mul_log_log; write-back by log_requant). Activations (register-file slots, queue entries,
+// broadcast) are SW bits: 16 (MUL 0, 1) or EA + 2 (MUL 2: packed {sign, zero, exp} as
+// models.fixedpoint.pack_log, the value 0 is 1 << EA).
 // The map below (load port, descriptor fields, errors, counters) is defined on the model side by
 // models/engine_map.py, which builds every word the testbenches, make sim and the exporter load;
 // change the two together.
@@ -13,16 +18,22 @@
 //          3  layer descriptor, address 2*layer + w (w = 0: word A, 1: word B)
 //   ld_pe = 8'hff writes sel 0 / 1 to every PE.
 //   Descriptor word A: [15:0] n_cols_in (activation columns = input slots, bias excluded)
-//                      [31:16] rows (output rows per PE = n_slots_out / N_PE), [47:32] bias_act,
-//                      [48] has_bias, [49] relu, [50] weight mode (0 linear, 1 log; must equal
-//                      MUL), [51] last layer, [57:52] shift, [62:58] n_codes (codebook size in
-//                      use, 1..16)
-//   Descriptor word B: [31:0] ptr_base (pointer word address, even), [63:32] spm_base (unused)
+//                      [31:16] rows (output rows per PE = n_slots_out / N_PE), [47:32] bias_act
+//                      (an activation word: 16-bit linear, or packed log in bits SW-1:0, upper
+//                      bits 0), [48] has_bias, [49] relu, [50] weight mode (0 linear, 1 log),
+//                      [51] last layer, [57:52] shift, [62:58] n_codes (codebook size in use,
+//                      1..16), [63] activation mode (0 linear, 1 log)
+//   Descriptor word B: [31:0] ptr_base (pointer word address, even), [59:32] spm_base (unused),
+//                      [63:60] act_exp_w (EA of log activations, 0 for linear)
+//   The modes must match the build: MUL 0 weight mode 0, activation mode 0; MUL 1 weight mode
+//   1, activation mode 0; MUL 2 weight mode 1, activation mode 1; act_exp_w = EA (MUL 2), else 0.
 // ---- Run -------------------------------------------------------------------------------------
 //   start (while idle): busy rises; layer 0's n_cols_in activations are taken from
-//   s_axis_act (element j -> slot j, tlast on the last one); layers run until one with the last
-//   bit; the last layer's n_slots_out = N_PE * rows results leave on m_axis_res in slot order,
-//   slot index in tuser, tlast on the last (back-pressure honoured); done pulses, busy falls.
+//   s_axis_act (element j -> slot j, tlast on the last one; tdata[SW-1:0] is the activation,
+//   tdata[15:SW] must be 0); layers run until one with the last bit; the last layer's
+//   n_slots_out = N_PE * rows results leave on m_axis_res (zero-extended to 16 bits) in slot
+//   order, slot index in tuser, tlast on the last (back-pressure honoured); done pulses, busy
+//   falls.
 // ---- Errors (error stays set until the next start; err_pe names the PE for causes 1, 2, 4, 5):
 //   1 ERR_PTR_RANGE  a column pointer past the end of the sparse-matrix memory
 //   2 ERR_PTR_ORDER  a column that ends before it starts (p[j+1] < p[j])
@@ -31,9 +42,11 @@
 //                    MAX_LAYERS descriptors
 //   4 ERR_CODE       a code v >= n_codes (past the codebook size in use)
 //   5 ERR_ROW        an entry's row past the layer's rows per PE
-//   6 ERR_DESC       a bad descriptor: weight mode != MUL, n_codes not in 1..16, rows = 0,
-//                    ptr_base odd, or n_cols_in > the previous layer's N_PE*rows
-//   7 ERR_STREAM     input stream tlast not on element n_cols_in-1
+//   6 ERR_DESC       a bad descriptor: modes or act_exp_w not those of the build, bias_act
+//                    with bits set above SW, n_codes not in 1..16, rows = 0, ptr_base odd,
+//                    or n_cols_in > the previous layer's N_PE*rows
+//   7 ERR_STREAM     input stream tlast not on element n_cols_in-1, or an input word with
+//                    bits set above SW
 //   On an error every pipeline is flushed, done pulses and the engine is idle again.
 // ---- Counters (cnt_sel, cnt_pe -> cnt_data, combinational; cleared at start) -----------------
 //   0 total cycles of the last run (busy cycles), 1 compute cycles (sum over layers of the
@@ -47,7 +60,8 @@
 module eie_top #(
     parameter N_PE       = 4,
     parameter QDEPTH     = 8,
-    parameter MUL        = 1,      // 0 linear 16x16 multiply, 1 log-domain shift
+    parameter MUL        = 1,      // 0 linear 16x16 multiply, 1 log-domain shift, 2 log x log
+    parameter EA         = 4,      // MUL = 2: exponent bits of a log activation, 3..5
     parameter ACT_DEPTH  = 64,     // activation slots (rows) per PE
     parameter SPM_DEPTH  = 1024,   // 64-bit sparse-matrix words per PE
     parameter PTR_DEPTH  = 512,    // pointer words per bank per PE
@@ -88,7 +102,7 @@ module eie_top #(
     input  wire [7:0]   cnt_pe,
     output reg  [CNT_W-1:0] cnt_data
 );
-    localparam ACT_W   = 16;
+    localparam SW      = (MUL == 2) ? EA + 2 : 16;   // activation bits
     localparam ACC_W   = 48;
     localparam COL_W   = 16;
     localparam ACT_AW  = (ACT_DEPTH <= 2) ? 1 : $clog2(ACT_DEPTH);
@@ -98,6 +112,10 @@ module eie_top #(
     localparam CB_AW   = 4 + LAY_W;
     localparam integer   LAST_PE_I = N_PE - 1;
     localparam [7:0]     LAST_PE   = LAST_PE_I[7:0];
+    localparam integer   SW_ONES   = (1 << SW) - 1;
+    localparam [15:0]    ABOVE_SW  = ~SW_ONES[15:0];    // bits of a 16-bit word above SW
+    localparam integer   EXP_A_I   = (MUL == 2) ? EA : 0;
+    localparam [3:0]     EXP_A     = EXP_A_I[3:0];      // the descriptor's act_exp_w
 
     localparam [3:0] ERR_PTR_RANGE = 4'd1, ERR_PTR_ORDER = 4'd2, ERR_SIZE = 4'd3,
                      ERR_CODE = 4'd4, ERR_ROW = 4'd5, ERR_DESC = 4'd6, ERR_STREAM = 4'd7;
@@ -137,20 +155,24 @@ module eie_top #(
     wire        d_last   = da[51];
     wire [5:0]  d_shift  = da[57:52];
     wire [4:0]  d_ncodes = da[62:58];
+    wire        d_amode  = da[63];
     wire [31:0] d_pbase  = db[31:0];
-    wire        unused_desc = &{1'b0, da[63], db[63:32]};
+    wire [3:0]  d_aexp   = db[63:60];
+    wire        unused_desc = &{1'b0, db[59:32]};
 
     reg  [15:0] rows_prev;
     wire [33:0] ptr_need = {2'b0, d_pbase} + {18'd0, d_ncols} + {33'd0, d_hasb} + 34'd1;
     wire size_bad = ({16'd0, d_ncols} > N_PE * ACT_DEPTH) || ({16'd0, d_rows} > ACT_DEPTH)
                   || (ptr_need > 2 * PTR_DEPTH) || (!d_last && layer_end);
-    wire desc_bad = (d_mode != (MUL != 0)) || (d_ncodes == 5'd0) || (d_ncodes > 5'd16)
+    wire mode_bad = (d_mode != (MUL != 0)) || (d_amode != (MUL == 2)) || (d_aexp != EXP_A)
+                  || ((d_bias & ABOVE_SW) != 16'd0);
+    wire desc_bad = mode_bad || (d_ncodes == 5'd0) || (d_ncodes > 5'd16)
                   || (d_rows == 16'd0) || d_pbase[0]
                   || ((layer != {LAY_W{1'b0}}) && ({16'd0, d_ncols} > N_PE * rows_prev));
 
     // ---- PEs and CCU -----------------------------------------------------------------------
     wire [N_PE-1:0]       pe_idle, pe_full, e_order, e_range, e_code, e_row;
-    wire [N_PE*ACT_W-1:0] pe_rd;
+    wire [N_PE*SW-1:0]    pe_rd;
     wire [N_PE*CNT_W-1:0] c_busy, c_starved, c_pad;
 
     wire             run      = state == S_RUN;
@@ -160,14 +182,14 @@ module eie_top #(
     wire             ccu_rd_en;
     wire [ACT_AW-1:0] ccu_rd_addr;
     wire             bcast;
-    wire [ACT_W-1:0] bcast_act;
+    wire [SW-1:0]    bcast_act;
     wire [COL_W-1:0] bcast_col;
     wire             ccu_done;
     wire             ccu_active;
 
-    eie_ccu #(.N(N_PE), .ACT_W(ACT_W), .COL_W(COL_W), .ACT_AW(ACT_AW)) u_ccu (
+    eie_ccu #(.N(N_PE), .LOG_ACT(MUL == 2), .ACT_W(SW), .COL_W(COL_W), .ACT_AW(ACT_AW)) u_ccu (
         .clk(clk), .rst(rst), .start(ccu_go), .halt(flush),
-        .n_in(d_ncols), .has_bias(d_hasb), .bias_act(d_bias),
+        .n_in(d_ncols), .has_bias(d_hasb), .bias_act(d_bias[SW-1:0]),
         .rd_en(ccu_rd_en), .rd_addr(ccu_rd_addr), .rd_data(pe_rd),
         .stall(|pe_full), .pe_idle(&pe_idle),
         .bcast(bcast), .bcast_act(bcast_act), .bcast_col(bcast_col),
@@ -178,6 +200,7 @@ module eie_top #(
     reg  [ACT_AW-1:0] in_loc;
     reg  [15:0]       in_cnt;
     wire in_fire = (state == S_INPUT) && s_axis_act_tvalid;
+    wire in_bad  = (s_axis_act_tdata & ABOVE_SW) != 16'd0;   // bits above the activation
     assign s_axis_act_tready = state == S_INPUT;
 
     // write-back: local rows 0 .. rows-1 of every PE
@@ -197,8 +220,8 @@ module eie_top #(
     generate
         for (k = 0; k < N_PE; k = k + 1) begin : g_pe
             wire mine = (ld_pe == k) || (ld_pe == 8'hff);
-            eie_pe #(.MUL(MUL), .ACT_W(ACT_W), .ACC_W(ACC_W), .COL_W(COL_W), .QDEPTH(QDEPTH),
-                     .PTR_W(PTR_W), .PTR_DEPTH(PTR_DEPTH), .PTR_AW(PTR_AW),
+            eie_pe #(.MUL(MUL), .EA(EA), .ACT_W(SW), .ACC_W(ACC_W), .COL_W(COL_W),
+                     .QDEPTH(QDEPTH), .PTR_W(PTR_W), .PTR_DEPTH(PTR_DEPTH), .PTR_AW(PTR_AW),
                      .SPM_DEPTH(SPM_DEPTH), .SPM_AW(SPM_AW), .ACT_DEPTH(ACT_DEPTH),
                      .ACT_AW(ACT_AW), .CB_AW(CB_AW), .CNT_W(CNT_W), .PE_ID(k),
                      .INIT_DIR(INIT_DIR)) u_pe (
@@ -211,8 +234,9 @@ module eie_top #(
                 .ptr_base(d_pbase[PTR_AW-1:0]), .layer(layer), .n_codes(d_ncodes),
                 .rows(d_rows), .shift(d_shift), .relu(d_relu), .swap(swap),
                 .push(bcast), .push_act(bcast_act), .push_col(bcast_col), .q_full(pe_full[k]),
-                .in_we(in_fire && in_pe == k), .in_addr(in_loc), .in_data(s_axis_act_tdata),
-                .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(pe_rd[k*ACT_W +: ACT_W]),
+                .in_we(in_fire && in_pe == k), .in_addr(in_loc),
+                .in_data(s_axis_act_tdata[SW-1:0]),
+                .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(pe_rd[k*SW +: SW]),
                 .wb_en(wb_en), .wb_addr(wb_cnt[ACT_AW-1:0]),
                 .idle(pe_idle[k]), .err_order(e_order[k]), .err_range(e_range[k]),
                 .err_code(e_code[k]), .err_row(e_row[k]),
@@ -240,13 +264,13 @@ module eie_top #(
         end
     end
 
-    // ---- result stream -------------------------------------------------------------------------
-    reg [ACT_W-1:0] out_data;
+    // ---- result stream (zero-extended to 16 bits) -----------------------------------------------
+    reg [15:0] out_data;
     always @(*) begin : p_out_data
         integer i;
-        out_data = {ACT_W{1'b0}};
+        out_data = 16'd0;
         for (i = 0; i < N_PE; i = i + 1)
-            if (out_k == i[7:0]) out_data = pe_rd[i*ACT_W +: ACT_W];
+            if (out_k == i[7:0]) out_data[SW-1:0] = pe_rd[i*SW +: SW];
     end
     assign m_axis_res_tvalid = state == S_OUT;
     assign m_axis_res_tdata  = out_data;
@@ -344,7 +368,7 @@ module eie_top #(
                     end else begin
                         in_pe <= in_pe + 8'd1;
                     end
-                    if (s_axis_act_tlast != (in_cnt + 16'd1 == d_ncols)) begin
+                    if (in_bad || s_axis_act_tlast != (in_cnt + 16'd1 == d_ncols)) begin
                         err_cause <= ERR_STREAM;
                         state     <= S_ABORT;
                     end else if (s_axis_act_tlast) begin

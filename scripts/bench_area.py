@@ -21,7 +21,7 @@ import synth_area as sa  # noqa: E402
 
 EIE = ["eie_lnzd_node.v", "eie_lnzd_tree.v", "eie_ccu.v", "eie_act_queue.v", "eie_ptr_read.v",
        "eie_spmat_read.v", "eie_arith.v", "eie_act_rw.v", "eie_pe.v", "eie_top.v",
-       "mul_lin.v", "mul_lin_log.v"]
+       "mul_lin.v", "mul_lin_log.v", "mul_log_log.v", "log_requant.v"]
 # one PE as eie_top instantiates it (defaults: 64 slots, 1024 sparse-matrix words, 512 pointer
 # words a bank, 20-bit pointers, 4 layers -> 6-bit codebook address)
 PE = {"ACT_W": 16, "ACC_W": 48, "COL_W": 16, "QDEPTH": 8, "PTR_W": 20, "PTR_DEPTH": 512,
@@ -33,10 +33,14 @@ DESIGNS = [
               "one PE, conventional multiplier"),
     sa.Design("eie_pe MUL=1 (log shift)", "eie_pe", EIE, {**PE, "MUL": 1},
               "one PE, shift multiplier"),
+    sa.Design("eie_pe MUL=2 (log x log, EA 4)", "eie_pe", EIE, {**PE, "MUL": 2, "EA": 4, "ACT_W": 6},
+              "one PE, exponent add; 6-bit packed log activations"),
     sa.Design("eie_top N=4 MUL=0", "eie_top", EIE, {"N_PE": 4, "MUL": 0},
               "engine, 4 PEs, defaults (QDEPTH 8, 64 slots, 1024 spm words)"),
     sa.Design("eie_top N=4 MUL=1", "eie_top", EIE, {"N_PE": 4, "MUL": 1},
               "engine, 4 PEs, log shift"),
+    sa.Design("eie_top N=4 MUL=2", "eie_top", EIE, {"N_PE": 4, "MUL": 2, "EA": 4},
+              "engine, 4 PEs, log x log (EA 4)"),
 ]
 
 # generic cells with the inferred memories kept as memory cells (synth's "fine" step would

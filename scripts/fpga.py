@@ -65,8 +65,9 @@ class Mode:
 
 # One line per mode; a mode the RTL does not accept yet is skipped with a note.
 MODES = [
-    Mode(0, "linear 16x16", {"WEIGHTS": "kmeans", "MODE": "linlin"}),
-    Mode(1, "linear x log weight (shift)", {"WEIGHTS": "log", "MODE": "linlog"}),
+    Mode(0, "linear 16x16", {"MODE": "linlin"}),
+    Mode(1, "linear x log weight (shift)", {"MODE": "linlog"}),
+    Mode(2, "log x log (EA = 4)", {"MODE": "loglog"}),
 ]
 
 

@@ -14,7 +14,9 @@ for f in rtl/*.v; do
 done
 # Parameter variants whose generate branches the defaults do not reach.
 for variant in "mac -GMUL=0" "mac -GMUL=2 -GACC_W=16 -GOUT_W=20" "mac -GACC_W=24 -GSHIFT_W=3" \
-               "eie_top -GN_PE=1 -GMUL=0" "eie_top -GN_PE=16 -GQDEPTH=1" "eie_top -GN_PE=64"; do
+               "eie_top -GN_PE=1 -GMUL=0" "eie_top -GN_PE=16 -GQDEPTH=1" "eie_top -GN_PE=64" \
+               "eie_top -GMUL=2" "eie_top -GN_PE=1 -GMUL=2 -GEA=5" \
+               "eie_top -GN_PE=16 -GMUL=2 -GEA=3" "mul_log_log -GEXP_W=4 -GA_EXP_W=5"; do
     set -- $variant
     top=$1; shift
     if out=$(verilator --lint-only -Wall -Irtl --top-module "$top" "$@" "rtl/$top.v" 2>&1); then

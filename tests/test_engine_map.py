@@ -3,6 +3,8 @@ image against the exported $readmemh files, the load-port writes, a build's dept
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -31,8 +33,57 @@ def test_layer_descriptor_has_the_rtl_header_bit_layout(rng):
     assert b == 22 | 5 << 32
     assert em.decode_desc((a, b)) == {
         "n_cols_in": 20, "rows": rows, "bias_act": 256, "has_bias": 1, "relu": 1,
-        "weight_mode": 1, "last": 1, "shift": 37, "n_codes": n_codes, "ptr_base": 22,
-        "spm_base": 5}
+        "weight_mode": 1, "last": 1, "shift": 37, "n_codes": n_codes, "act_mode": 0,
+        "ptr_base": 22, "spm_base": 5, "act_exp_w": 0}
+
+
+@pytest.mark.parametrize("ea", [3, 5])
+def test_log_activation_descriptor(rng, ea):
+    """Log activations: act_mode (word A bit 63), act_exp_w (word B bits 63:60) and bias_act as
+    the packed log value of 1.0 = 2^frac_in, {sign 0, zero 0, exp frac_in}."""
+    lay = replace(random_network(rng, [20, 30], 4, mode="log")[0], act_mode="log",
+                  act_exp_w=ea, frac_in=6, bias_act=1 << 6)
+    a, b = em.layer_desc(lay, ptr_base=22, spm_base=(1 << 28) - 1, last=False)
+    assert a >> 63 == 1 and (a >> 32 & 0xFFFF) == 6 and b >> 60 == ea
+    assert b == 22 | ((1 << 28) - 1) << 32 | ea << 60
+    no_bias = replace(lay, has_bias=False)
+    assert em.decode_desc(em.layer_desc(no_bias, 0, 0, True))["bias_act"] == 0
+    with pytest.raises(ValueError, match="'spm_base' = 268435456 outside"):
+        em.layer_desc(lay, 0, 1 << 28, True)
+
+
+def test_mul_of_and_runs_on(rng):
+    lin = random_network(rng, [20, 30, 7], 4)
+    log_w = random_network(rng, [20, 30, 7], 4, mode="log")
+    log_a = [replace(l, act_mode="log", act_exp_w=5) for l in log_w]
+    assert [em.mul_of(n) for n in (lin, log_w, log_a)] == [0, 1, 2]
+    assert em.MULS[2] == ("log", "log") and em.runs_on(log_a, {"MUL": 2, "EA": 5})
+    assert not em.runs_on(log_a, {"MUL": 2}) and not em.runs_on(log_a, {"MUL": 1})
+    assert em.runs_on(log_w, {"MUL": 1}) and em.runs_on(lin, {"MUL": 0, "EA": 3})
+    with pytest.raises(ValueError, match="mix"):
+        em.mul_of([log_a[0], replace(log_a[1], act_exp_w=4)])
+    with pytest.raises(ValueError, match="no eie_top build runs linear weights with log"):
+        em.mul_of([replace(lin[0], act_mode="log", act_exp_w=4)])
+
+
+def test_stream_words():
+    """16-bit words of activations: two's complement, or pack_log zero-extended (0 -> 1 << EA)."""
+    v = np.array([0, 1, -1, 1 << 15, -(1 << 3)])
+    words = em.stream_words(v, "log", 4)
+    assert words.tolist() == [0b010000, 0, 0b100000, 15, 0b100011]
+    assert np.array_equal(em.stream_values(words, "log", 4), v)
+    assert em.stream_words(v[:3], "log", 3).tolist() == [0b01000, 0, 0b10000]
+    lin = np.array([0, -1, 32767, -32768])
+    assert em.stream_words(lin, "linear", 4).tolist() == [0, 0xFFFF, 0x7FFF, 0x8000]
+    assert np.array_equal(em.stream_values(em.stream_words(lin, "linear", 4), "linear", 4), lin)
+    with pytest.raises(ValueError, match="3 is not a log value"):
+        em.stream_words(np.array([3]), "log", 4)
+    with pytest.raises(ValueError, match="not a log value"):
+        em.stream_words(np.array([1 << 16]), "log", 4)
+    with pytest.raises(ValueError, match="signed 16-bit"):
+        em.stream_words(np.array([1 << 15]), "linear", 4)
+    with pytest.raises(ValueError, match="fit in EA \\+ 2 = 6 bits"):
+        em.stream_values(np.array([0x40]), "log", 4)
 
 
 def test_descriptor_round_trip_signed_and_errors():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -34,6 +35,23 @@ def test_round_trip(tmp_path, rng, n_pes, mode, permute):
         for pa, pb in zip(la.csc.pes, lb.csc.pes):
             assert np.array_equal(pa.v, pb.v) and np.array_equal(pa.ptr, pb.ptr)
             assert np.array_equal(pa.rows, pb.rows)
+
+
+def test_round_trip_log_activations(tmp_path, rng):
+    """act_mode / act_exp_w per layer in the manifest, back into the QLayers."""
+    net = [replace(l, act_mode="log", act_exp_w=5)
+           for l in random_network(rng, [20, 30, 11, 7], 4, mode="log")]
+    m = mi.write_images(tmp_path, net)
+    assert [(l["act_mode"], l["act_exp_w"]) for l in m["layers"]] == [("log", 5)] * 3
+    _, back = mi.read_images(tmp_path)
+    assert [(l.act_mode, l.act_exp_w) for l in back] == [("log", 5)] * 3
+    x = rng.choice([0, 1, -4, 1 << 20, -(1 << 31)], (3, 20))
+    for a, b in zip(golden.network_forward(net, x), golden.network_forward(back, x)):
+        assert np.array_equal(a["y_slots"], b["y_slots"])
+    _export(tmp_path / "lin", rng)
+    m_lin, lin = mi.read_images(tmp_path / "lin")
+    assert {(l.act_mode, ml["act_exp_w"]) for l, ml in zip(lin, m_lin["layers"])} \
+        == {("linear", None)}
 
 
 def test_layout(tmp_path, rng):
@@ -71,6 +89,13 @@ def _corrupt(tmp_path, name, fn):
     ("spm_pe2.hex", lambda s: "\n".join(s.splitlines()[:-1]), "spm_pe2.hex: wrong length"),
     ("ptr_odd_pe0.hex", lambda s: s.replace(s.splitlines()[0], "zz", 1), "ptr_odd_pe0.hex: line 1"),
     ("codebook.hex", lambda s: "0001\n" + s.split("\n", 1)[1], "codebook.hex: layer 0: codebook entry 0"),
+    ("manifest.json", lambda s: s.replace('"version": 2', '"version": 1'), "version 1, expected"),
+    ("manifest.json", lambda s: s.replace('"act_mode": "linear"', '"act_mode": "lin"', 1),
+     r"layers\[0\]\.act_mode: 'lin'"),
+    ("manifest.json", lambda s: s.replace('"act_exp_w": null', '"act_exp_w": 4', 1),
+     r"layers\[0\]\.act_exp_w: 4, expected EA in 3..5 for log activations, null for linear"),
+    ("manifest.json", lambda s: s.replace('"act_mode": "linear"', '"act_mode": "log"', 1)
+     .replace('"act_exp_w": null', '"act_exp_w": 6', 1), r"layers\[0\]\.act_exp_w: 6"),
 ])
 def test_malformed(tmp_path, rng, name, fn, match):
     _export(tmp_path, rng)
@@ -114,6 +139,13 @@ def test_nothing_written_on_error(tmp_path, rng):
     big[0].csc = csc.encode(np.ones((2, 140_000), dtype=int), 1)  # sum |w| * 2^15 >= 2^47
     with pytest.raises(ValueError, match="accumulator bound"):
         mi.write_images(tmp_path / "out", big)
+    # log activations: the bound with their largest magnitude, 2^31 at EA = 5
+    small = random_network(rng, [3, 2], 1, mode="log")
+    small[0].codebook = np.concatenate([[0], np.full(15, 1 << 15)])
+    small[0].csc = csc.encode(np.ones((2, 4), dtype=int), 1)   # 4 * 2^15 * 2^31 = 2^48
+    mi.write_images(tmp_path / "lin", small)
+    with pytest.raises(ValueError, match=r"layer fc1: accumulator bound broken: .* \* 2\^31"):
+        mi.write_images(tmp_path / "out", [replace(small[0], act_mode="log", act_exp_w=5)])
     assert not (tmp_path / "out").exists()
 
 

@@ -36,7 +36,8 @@ def yosys_netlist(yosys: str, tmp_path: Path, top: str, params: dict[str, int]) 
 
 
 @pytest.mark.parametrize("yosys", sorted(YOSYS))
-@pytest.mark.parametrize("params", [{"N_PE": 1, "MUL": 0}, {"N_PE": 4, "MUL": 1}])
+@pytest.mark.parametrize("params", [{"N_PE": 1, "MUL": 0}, {"N_PE": 4, "MUL": 1},
+                                    {"N_PE": 2, "MUL": 2, "EA": 5}])
 def test_engine_memories_inferred_no_latches(tmp_path, yosys, params):
     if shutil.which(yosys) is None:
         pytest.skip(f"{yosys} not installed: {YOSYS[yosys]} installs it")

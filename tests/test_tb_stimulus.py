@@ -1,13 +1,16 @@
 """The simulator-free parts of tb/eie_lib: the idle-gap and back-pressure schedules of the
-transaction-level stream models (axis), random networks (stimulus) and the counters the golden
-model predicts (model)."""
+transaction-level stream models (axis), random networks (stimulus; linear and log activations)
+and what the golden model predicts (model: counters, stream words, log conversions, products)."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from models import csc, golden
+from models import engine_map as em
+from models import fixedpoint as fp
 from tb.eie_lib import axis, model, stimulus
 
 
@@ -69,3 +72,55 @@ def test_expected_counters_sum_the_layers(rng):
     assert c["bcast"] == sum(y["active_columns"] for y in cyc) and c["layers"] == 2
     assert c["busy"] == [a + b for a, b in zip(cyc[0]["work"], cyc[1]["work"])]
     assert sum(c["pad"]) == sum(y["padding"] for y in cyc)
+
+
+@pytest.mark.parametrize("ea", [3, 4, 5])
+def test_random_log_network(rng, ea):
+    """Log x log networks: log inputs with exponents over the whole range, the bias input
+    2^frac_in, weights within the accumulator bound (golden checks it with 2^(2^EA-1)), the
+    largest accumulator of each layer on the largest exponent, words of the stream format."""
+    layers, x = stimulus.random_network(rng, 4, 300, [200, 20], "log", density=0.3,
+                                        act_density=0.9, act_mode="log", act_exp_w=ea)
+    emax = (1 << ea) - 1
+    _, _, exp = fp.log_encode(x, ea)
+    assert em.mul_of(layers) == 2 and set(exp[x != 0]) == set(range(emax + 1))
+    assert all(l.bias_act == 1 << l.frac_in and 0 <= l.frac_in <= emax for l in layers)
+    for lay, r in zip(layers, golden.network_forward(layers, x)):
+        peak = int(np.abs(r["acc"]).max())
+        assert lay.shift == 0 or peak.bit_length() - 1 - lay.shift == emax
+    words = model.input_words(layers, x)
+    assert max(words) < 1 << (ea + 2) and words.count(1 << ea) == int((x == 0).sum())
+    want = model.expected_words(layers, x)
+    assert em.stream_values(np.array(want), "log", ea).tolist() == \
+        model.expected_slots(layers, x).tolist()
+    formats = stimulus.formats({"MUL": 2, "EA": ea})
+    assert formats == {"mode": "log", "act_mode": "log", "act_exp_w": ea}
+
+
+def test_weight_exponents_keep_the_accumulator_bound():
+    assert stimulus.weight_exp_max(1025, "log", 5) == 46 - 31 - 11
+    assert stimulus.weight_exp_max(64, "log", 4) == stimulus.WEIGHT_EXP_MAX
+    assert stimulus.weight_exp_max(1 << 20, "linear") == stimulus.WEIGHT_EXP_MAX
+
+
+def test_log_conversions_and_products():
+    """One layer, one PE, by hand: codebook [0, 1, -2^3], EA = 3, shift 2, ReLU off."""
+    codes = np.array([[1, 0], [2, 2], [0, 1], [2, 1]])      # rows x (input, bias column)
+    lay = golden.QLayer(csc=csc.encode(codes, 1), codebook=np.array([0, 1, -8] + [0] * 13),
+                        shift=2, relu=False, has_bias=True, bias_act=1, n_in=1, n_slots_in=1,
+                        mode="log", act_mode="log", act_exp_w=3)
+    x = np.array([128])                                      # 2^7
+    # acc = [128, -1032, 1, -1023]: 128/4 = 2^5; -1032/4 -> -2^8 saturates; 1/4 underflows;
+    # -1023/4 = -255.75 -> -2^8 saturates (guard bit set)
+    assert golden.network_forward([lay], x)[0]["acc"][0].tolist() == [128, -1032, 1, -1023]
+    assert model.log_conversions([lay], x) == {"saturation +": 0, "saturation -": 2,
+                                               "underflow": 1, "ReLU zero": 0}
+    relu = replace(lay, relu=True)
+    assert model.log_conversions([relu], x)["ReLU zero"] == 2
+    assert model.saturation([lay], x) == (0, 2)
+    p = model.log_products([lay], x)
+    # products: col 0 rows 0, 1, 3 (7+0, 7+3, 7+3); bias col rows 1, 2, 3 (0+3, 0+0, 0+0)
+    assert sorted(p["exp_sum"].tolist()) == [0, 0, 3, 7, 10, 10]
+    assert not p["act_zero"].any() and not p["weight_zero"].any()
+    p0 = model.log_products([lay], np.array([0]))
+    assert p0["act_zero"].tolist() == [True] and sorted(p0["exp_sum"].tolist()) == [0, 0, 3]

@@ -1,9 +1,11 @@
-"""eie_arith: address accumulation, codebook lookup, multiply (16x16 linear or log-domain shift)
-and accumulate with bypass. Entries of random single-PE layers (models.csc) are driven column by
-column as the sparse-matrix read unit would, back to back; the accumulators read back through
-the write-back port must equal golden.layer_forward's. Few rows and dense columns make the last
-entry of a column and the first of the next hit the same row in consecutive cycles (the bypass
-hazard); the test counts those hazards and requires many. Bad codes and rows raise errors."""
+"""eie_arith: address accumulation, codebook lookup, multiply (16x16 linear, log-domain shift, or
+log x log: an exponent add on packed log activations) and accumulate with bypass. Entries of
+random single-PE layers (models.csc) are driven column by column as the sparse-matrix read unit
+would, back to back; the accumulators read back through the write-back port must equal
+golden.layer_forward's. Few rows and dense columns make the last entry of a column and the first
+of the next hit the same row in consecutive cycles (the bypass hazard); the test counts those
+hazards and requires many. Activations include both ends of their format. Bad codes and rows
+raise errors."""
 
 import cocotb
 import numpy as np
@@ -17,16 +19,17 @@ from tb import sim as tbsim
 from tb.common import params, rng
 from tb.eie_lib import clocking, sources, stimulus
 
-DEFAULTS = {"MUL": 1, "ACC_DEPTH": 64, "ACC_AW": 6, "CB_AW": 6}
+DEFAULTS = {"MUL": 1, "ACC_DEPTH": 64, "ACC_AW": 6, "CB_AW": 6}   # + EA, ACT_W for MUL = 2
+N_COLS = 60
 
 
-def drive_list(layer, x):
-    """(v, z, first, act) of every entry of the active columns, in broadcast order."""
+def drive_list(layer, x, words):
+    """(v, z, first, act word) of every entry of the active columns, in broadcast order."""
     pe = layer.pes[0]
     out = []
     for c in np.nonzero(x)[0]:
         for i, e in enumerate(range(pe.ptr[c], pe.ptr[c + 1])):
-            out.append((int(pe.v[e]), int(pe.z[e]), int(i == 0), int(x[c])))
+            out.append((int(pe.v[e]), int(pe.z[e]), int(i == 0), int(words[c])))
     return out
 
 
@@ -46,7 +49,7 @@ async def drive(dut, entries, g, valid_p):
             dut.e_valid.value = 0
         await FallingEdge(dut.clk)
         dut.e_valid.value = 1
-        dut.e_v.value, dut.e_z.value, dut.e_first.value, dut.e_act.value = v, z, first, act & 0xFFFF
+        dut.e_v.value, dut.e_z.value, dut.e_first.value, dut.e_act.value = v, z, first, act
     await FallingEdge(dut.clk)
     dut.e_valid.value = 0
     for _ in range(4):
@@ -68,12 +71,17 @@ async def read_accs(dut, rows):
 @cocotb.test()
 async def accumulate(dut):
     p = params(DEFAULTS)
-    mode = em.WEIGHT_MODES[p["MUL"]]
+    fmt = stimulus.formats(p)
+    mode, act = fmt["mode"], {k: fmt[k] for k in ("act_mode", "act_exp_w")}
+    # the extremes of the activation format
+    ends = [-32768, 32767] if act["act_mode"] == "linear" else \
+        [s << (1 << p["EA"]) - 1 for s in (-1, 1)]
     g = rng(dut)
     n_layers = 1 << (p["CB_AW"] - 4)
     await clocking.start(dut, ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
                          "e_valid", "e_v", "e_z", "e_first", "e_act", "wb_en", "wb_addr"))
-    cbs = [stimulus.random_codebook(g, mode) for _ in range(n_layers)]
+    exp_max = stimulus.weight_exp_max(N_COLS, **act)
+    cbs = [stimulus.random_codebook(g, mode, exp_max=exp_max) for _ in range(n_layers)]
     for li, cb in enumerate(cbs):
         for v, w in enumerate(em.codebook_words(cb, mode)):
             await FallingEdge(dut.clk)
@@ -84,17 +92,18 @@ async def accumulate(dut):
     for trial, (rows, density) in enumerate([(1, 1.0), (1, 0.9), (2, 0.8), (3, 0.9), (17, 0.5),
                                              (p["ACC_DEPTH"], 0.2), (p["ACC_DEPTH"], 0.03)]):
         li = trial % n_layers
-        layer = mcsc.encode(stimulus.random_codes(g, rows, 60, density), 1)
-        x = stimulus.random_acts(g, 60, 0.7, 32767)
-        x[g.integers(0, 60, 3)] = -32768
-        acc_want, _ = golden.layer_forward(layer, cbs[li], x, 0, False)
+        layer = mcsc.encode(stimulus.random_codes(g, rows, N_COLS, density), 1)
+        x = stimulus.random_acts(g, N_COLS, 0.7, 32767, **act)
+        x[g.integers(0, N_COLS, 4)] = g.choice(ends, 4)
+        acc_want, _ = golden.layer_forward(layer, cbs[li], x, 0, False, **act)
         await FallingEdge(dut.clk)
         dut.clear.value, dut.layer.value, dut.n_codes.value, dut.rows.value = 1, li, 16, rows
         await FallingEdge(dut.clk)
         dut.clear.value = 0
         h = hazards(layer, x)
         total_hazards += h
-        await drive(dut, drive_list(layer, x), g, 1.0 if trial % 2 == 0 else 0.6)
+        words = em.stream_words(x, **act)
+        await drive(dut, drive_list(layer, x, words), g, 1.0 if trial % 2 == 0 else 0.6)
         got = await read_accs(dut, rows)
         assert got == [int(a) for a in acc_want], \
             f"trial {trial} ({rows} rows, {h} back-to-back same-row updates): {got[:6]} != {list(acc_want[:6])}"
@@ -114,6 +123,8 @@ async def accumulate(dut):
         assert not int(dut.err_code.value) and not int(dut.err_row.value)
 
 
-@pytest.mark.parametrize("mul", [0, 1])
-def test_eie_arith(sim, mul):
-    tbsim.run(sim, "eie_arith", __name__, sources("eie_arith"), {**DEFAULTS, "MUL": mul})
+@pytest.mark.parametrize("case", [{"MUL": 0}, {"MUL": 1}, {"MUL": 2, "EA": 5, "ACT_W": 7}],
+                         ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_eie_arith(sim, case):
+    """Both linear-activation multipliers, and log x log at EA = 5 (a 48-bit product)."""
+    tbsim.run(sim, "eie_arith", __name__, sources("eie_arith"), {**DEFAULTS, **case})

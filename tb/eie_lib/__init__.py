@@ -23,8 +23,9 @@ RTL_UNITS = ("eie_lnzd_node", "eie_lnzd_tree", "eie_ccu", "eie_act_queue", "eie_
 
 
 def sources(*units: str) -> list[Path]:
-    """RTL files of the given eie units plus the multipliers."""
-    return [RTL / f"{u}.v" for u in units] + [RTL / "mul_lin.v", RTL / "mul_lin_log.v"]
+    """RTL files of the given eie units plus the multipliers and the log output stage."""
+    return [RTL / f"{u}.v" for u in units] + [RTL / f"{m}.v" for m in (
+        "mul_lin", "mul_lin_log", "mul_log_log", "log_requant")]
 
 
 def all_sources() -> list[Path]:

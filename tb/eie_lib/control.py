@@ -64,11 +64,13 @@ async def read_counters(dut, n_pe: int) -> dict:
             for name in em.COUNTERS}
 
 
-async def run_network(dut, x: np.ndarray, g: np.random.Generator | None = None,
+async def run_network(dut, words: list[int], g: np.random.Generator | None = None,
                       idle: float = 0.0, ready: float = 1.0):
-    """start, stream x in, collect the results until done. Returns (values, slots, lasts)."""
+    """start, stream the input ``words`` in (16-bit: the activations of a linear network, the
+    packed log values of a log x log one, model.input_words), collect the results until done.
+    Returns (values, slots, lasts); values are the 16-bit result words read as signed."""
     await start_pulse(dut)
-    sender = cocotb.start_soon(send_acts(dut, x, g, idle))
+    sender = cocotb.start_soon(send_acts(dut, words, g, idle))
     res = await collect_results(dut, g, ready)
     await sender
     return res

@@ -1,9 +1,10 @@
 """eie_pe: one processing element (queue, pointer read, sparse-matrix read, arithmetic unit,
 activation read/write) running its share (PE k of N) of random layers from models.csc, with the
 broadcasts the CCU would send (random gaps, honouring q_full). The re-quantized outputs read back
-after the swap must equal golden.layer_forward's outputs of the PE's rows; busy cycles must equal
-the golden work of the PE (max(1, entries) per broadcast column) and the padding counter the
-padding entries of the broadcast columns."""
+after the swap must equal golden.layer_forward's outputs of the PE's rows (as activation words:
+16-bit linear, or packed log values for MUL = 2; models.engine_map.stream_words); busy cycles
+must equal the golden work of the PE (max(1, entries) per broadcast column) and the padding
+counter the padding entries of the broadcast columns."""
 
 import cocotb
 import numpy as np
@@ -18,7 +19,7 @@ from tb.common import params, rng
 from tb.eie_lib import clocking, model, sources, stimulus
 
 DEFAULTS = {"MUL": 1, "QDEPTH": 8, "PTR_W": 20, "PTR_DEPTH": 128, "PTR_AW": 8, "SPM_DEPTH": 256,
-            "SPM_AW": 8, "ACT_DEPTH": 32, "ACT_AW": 5, "CB_AW": 5}
+            "SPM_AW": 8, "ACT_DEPTH": 32, "ACT_AW": 5, "CB_AW": 5}   # + EA, ACT_W for MUL = 2
 INPUTS = ("flush", "clear", "count_en", "cnt_clr", "ld_spm", "ld_ptr", "ld_cb", "ld_addr", "ld_data",
           "ptr_base", "layer", "n_codes", "rows", "shift", "relu", "swap", "push", "push_act",
           "push_col", "in_we", "in_addr", "in_data", "rd_en", "rd_addr", "wb_en", "wb_addr")
@@ -35,7 +36,8 @@ async def load(dut, sig, addr, data):
 @cocotb.test()
 async def pe_layers(dut):
     p = params(DEFAULTS)
-    mode = em.WEIGHT_MODES[p["MUL"]]
+    fmt = stimulus.formats(p)
+    mode, act = fmt["mode"], {k: fmt[k] for k in ("act_mode", "act_exp_w")}
     g = rng(dut)
     await clocking.start(dut, INPUTS)
     for trial in range(5):
@@ -49,11 +51,12 @@ async def pe_layers(dut):
         pe = layer.pes[k]
         if (len(pe.v) + 7) // 8 + 1 > p["SPM_DEPTH"]:
             continue
-        cb = stimulus.random_codebook(g, mode)
-        x = stimulus.random_acts(g, n_cols, float(g.uniform(0.2, 1.0)))
-        shift = stimulus.pick_shift(layer, cb, x)
+        cb = stimulus.random_codebook(g, mode, exp_max=stimulus.weight_exp_max(n_cols, **act))
+        x = stimulus.random_acts(g, n_cols, float(g.uniform(0.2, 1.0)), **act)
+        words = em.stream_words(x, **act)
+        shift = stimulus.pick_shift(layer, cb, x, **act)
         relu = bool(g.random() < 0.5)
-        _, y = golden.layer_forward(layer, cb, x, shift, relu)
+        _, y = golden.layer_forward(layer, cb, x, shift, relu, **act)
         cyc = golden.layer_cycles(layer, x)
         # memories: entries from word 1 on (a layer not at address 0), pointers at base 2
         spm_base, ptr_base = 1, 2
@@ -80,7 +83,7 @@ async def pe_layers(dut):
                 if not int(dut.q_full.value) and g.random() < 0.9:
                     break
                 dut.push.value = 0
-            dut.push.value, dut.push_act.value, dut.push_col.value = 1, int(x[c]) & 0xFFFF, int(c)
+            dut.push.value, dut.push_act.value, dut.push_col.value = 1, int(words[c]), int(c)
         await FallingEdge(dut.clk)
         dut.push.value = 0
         while not int(dut.idle.value):
@@ -101,11 +104,11 @@ async def pe_layers(dut):
         for r in range(rows_k):
             dut.rd_en.value, dut.rd_addr.value = 1, r
             await FallingEdge(dut.clk)
-            got.append(dut.rd_data.value.to_signed())
+            got.append(int(dut.rd_data.value))
         dut.rd_en.value = 0
-        want = [0] * rows_k
-        for r_local, r_global in enumerate(pe.rows):
-            want[r_local] = int(y[r_global])
+        want = np.zeros(rows_k, dtype=np.int64)
+        want[: len(pe.rows)] = y[pe.rows]
+        want = em.stream_words(want, **act).tolist()
         assert got == want, f"trial {trial} (PE {k} of {n_pes}): {got[:8]} != golden {want[:8]}"
         busy, pad = int(dut.cnt_busy.value), int(dut.cnt_pad.value)
         want_pad = model.padding_entries(pe, x)
@@ -115,8 +118,10 @@ async def pe_layers(dut):
                       n_pes, rows_k, len(pe.v), busy)
 
 
-@pytest.mark.parametrize("mul,qdepth", [(0, 8), (1, 2)])
-def test_eie_pe(sim, mul, qdepth):
+@pytest.mark.parametrize("case", [{"MUL": 0, "QDEPTH": 8}, {"MUL": 1, "QDEPTH": 2},
+                                  {"MUL": 2, "QDEPTH": 4, "EA": 3, "ACT_W": 5}],
+                         ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_eie_pe(sim, case):
     tbsim.run(sim, "eie_pe", __name__, sources("eie_pe", "eie_act_queue", "eie_ptr_read",
                                                    "eie_spmat_read", "eie_arith", "eie_act_rw"),
-              {**DEFAULTS, "MUL": mul, "QDEPTH": qdepth})
+              {**DEFAULTS, **case})

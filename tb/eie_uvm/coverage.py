@@ -1,8 +1,10 @@
 """Functional coverage of the engine runs (cocotb-coverage CoverPoints under ``eie``).
 
 Sampled once per build (``eie.build.*``: PEs, queue depth, multiplier) and once per run
-(``eie.run.*``). :func:`merge` adds up the per-build YAML exports (run by the pytest entry) so
-bins that only another build can reach (the other multiplier, 64 PEs, queue depth 1) count.
+(``eie.run.*``; ``eie.run.loglog_*`` for the log x log multiplier, MUL = 2: exponent sums of
+the products, zero flags of the operands, cases of the log conversion, from models.golden via
+tb/eie_lib/model.py). :func:`merge` adds up the per-build YAML exports (run by the pytest entry)
+so bins that only another build can reach (another multiplier, 64 PEs, queue depth 1) count.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 from cocotb_coverage.coverage import CoverPoint, coverage_db
 
 from models import golden
-from tb.eie_lib.model import saturation
+from tb.eie_lib import model
 
 W_DENS = ["<=5%", "5-25%", "25-75%", "75-<100%", "100%"]
 A_DENS = ["0%", "<=25%", "25-75%", "75-<100%", "100%"]
@@ -24,6 +26,10 @@ YESNO = [True, False]
 ERRORS = ["none", "1 ptr range", "2 ptr order", "3 size", "4 code", "5 row", "6 desc", "7 stream"]
 KINDS = ["real", "random", "zero-input", "zero-columns", "empty-PE", "dense", "padding",
          "saturation", "bypass", "errors", "reset"]
+MULS = ["linear", "log", "log x log"]                   # the multiplier of each MUL
+PRODUCT_EXPS = ["0-7", "8-15", "16-23", ">=24"]          # activation + weight exponent
+ZERO_FLAGS = ["activation", "weight"]
+CONVERSIONS = ["saturation +", "saturation -", "underflow", "ReLU zero"]
 
 
 def _dens(d: float, zero_first: bool) -> str:
@@ -52,8 +58,7 @@ def _bucket(n: int, edges, labels) -> str:
 @CoverPoint("eie.build.pes", xf=lambda hw: _bucket(hw["N_PE"], (1, 4, 16), PES), bins=PES)
 @CoverPoint("eie.build.qdepth", xf=lambda hw: _bucket(hw["QDEPTH"], (1, 4, 8), QDEPTHS),
             bins=QDEPTHS)
-@CoverPoint("eie.build.multiplier", xf=lambda hw: ["linear", "log"][hw["MUL"]],
-            bins=["linear", "log"])
+@CoverPoint("eie.build.multiplier", xf=lambda hw: MULS[hw["MUL"]], bins=MULS)
 def sample_build(hw):
     pass
 
@@ -78,7 +83,7 @@ def features(hw, rec, res) -> dict:
     f["stall"] = c.get("stall", 0) > 0
     f["bypass"] = rec.bypass > 0
     f["backpressure"] = it.ready < 1.0 or it.idle > 0
-    hi, lo = saturation(it.layers, rec.x) if it.expect_error is None else (0, 0)
+    hi, lo = model.saturation(it.layers, rec.x) if it.expect_error is None else (0, 0)
     f["saturation"] = hi + lo > 0
     f["layers"] = len(it.layers)
     return f
@@ -107,10 +112,33 @@ def _sample_clean(f):
 
 
 @CoverPoint("eie.run.multiplier_x_stall", xf=lambda f: (f["mul"], f["stall"]),
-            bins=[("linear", True), ("linear", False), ("log", True), ("log", False)])
+            bins=[(m, b) for m in MULS for b in YESNO])
 @CoverPoint("eie.run.multiplier_x_saturation", xf=lambda f: (f["mul"], f["saturation"]),
-            bins=[("linear", True), ("linear", False), ("log", True), ("log", False)])
+            bins=[(m, b) for m in MULS for b in YESNO])
 def _sample_cross(f):
+    pass
+
+
+def loglog_features(rec) -> dict:
+    """What one log x log run exercised: the bins hit by the exponent sums of its products,
+    the zero flags met by the multiplier and the CCU, the cases of its log conversions."""
+    it = rec.item
+    prods = model.log_products(it.layers, rec.x)
+    sums = {PRODUCT_EXPS[min(int(e) // 8, len(PRODUCT_EXPS) - 1)]
+            for e in np.unique(prods["exp_sum"])}
+    zeros = {name for name, hit in (("activation", prods["act_zero"].any()),
+                                    ("weight", prods["weight_zero"].any())) if hit}
+    conv = {name for name, n in model.log_conversions(it.layers, rec.x).items() if n}
+    return {"exp_sums": sums, "zero_flags": zeros, "conversions": conv}
+
+
+@CoverPoint("eie.run.loglog_product_exp", xf=lambda f: f["exp_sums"], rel=lambda s, b: b in s,
+            bins=PRODUCT_EXPS, inj=False)
+@CoverPoint("eie.run.loglog_zero_flag", xf=lambda f: f["zero_flags"], rel=lambda s, b: b in s,
+            bins=ZERO_FLAGS, inj=False)
+@CoverPoint("eie.run.loglog_conversion", xf=lambda f: f["conversions"], rel=lambda s, b: b in s,
+            bins=CONVERSIONS, inj=False)
+def _sample_loglog(f):
     pass
 
 
@@ -119,7 +147,9 @@ def sample_run(hw, rec, res) -> None:
     _sample_all(f)
     if not f["reset"] and not rec.item.expect_error:
         _sample_clean(f)
-        _sample_cross({**f, "mul": ["linear", "log"][hw["MUL"]]})
+        _sample_cross({**f, "mul": MULS[hw["MUL"]]})
+        if hw["MUL"] == 2:
+            _sample_loglog(loglog_features(rec))
 
 
 def _points() -> dict[str, dict]:

@@ -8,8 +8,11 @@
 A :class:`NetworkItem` is one network (golden.QLayer list, loaded through the load port unless
 ``load`` is False) plus its input vectors and knobs: idle / ready probabilities, load-port
 ``patches`` applied before the runs (bad configurations) and ``restore`` writes after them, the
-expected error cause, a ``tlast_at`` override, ``reset_after`` (reset the engine that many cycles
-after start, in the middle of a layer; no result is expected from that run).
+expected error cause, a ``tlast_at`` override, a ``bad_word`` (index, word) that replaces one
+input word (a malformed stream), ``reset_after`` (reset the engine that many cycles after start,
+in the middle of a layer; no result is expected from that run). Input vectors and expected
+outputs are values of the network's activation format; the streams carry their 16-bit words
+(models.engine_map.stream_words: packed log values for MUL = 2).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class NetworkItem(uvm_sequence_item):
                  load: bool = True, patches: list[em.Write] | None = None,
                  restore: list[em.Write] | None = None,
                  expect_error: int | None = None, expect_pe: int | None = None,
-                 tlast_at: int | None = None, reset_after: int | None = None):
+                 tlast_at: int | None = None, bad_word: tuple[int, int] | None = None,
+                 reset_after: int | None = None):
         super().__init__(name)
         self.layers = layers
         self.vectors = [np.asarray(v, dtype=np.int64) for v in vectors]
@@ -48,10 +52,18 @@ class NetworkItem(uvm_sequence_item):
         self.idle, self.ready, self.load = idle, ready, load
         self.patches, self.restore = list(patches or []), list(restore or [])
         self.expect_error, self.expect_pe = expect_error, expect_pe
-        self.tlast_at, self.reset_after = tlast_at, reset_after
+        self.tlast_at, self.bad_word, self.reset_after = tlast_at, bad_word, reset_after
 
     def image(self) -> em.Image:
         return em.build_image(self.layers)
+
+    def words(self, x: np.ndarray) -> list[int]:
+        """The s_axis_act words of input vector ``x`` (with the bad word, if any)."""
+        words = model.input_words(self.layers, x)
+        if self.bad_word is not None:
+            j, w = self.bad_word
+            words[j] = w
+        return words
 
     def shape(self) -> str:
         return f"{self.layers[0].n_slots_in} -> {[l.n_out for l in self.layers]}"
@@ -148,7 +160,7 @@ class EieDriver(uvm_driver):
         b0 = self.bypass[0]
         self.monitor.done_event.clear()
         await control.start_pulse(dut)
-        send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], tlast, item.idle,
+        send = cocotb.start_soon(self.src.send(bfm.ActBurst(item.words(x), tlast, item.idle,
                                                             self.rng)))
         timeout = Timer(HANG_CYCLES * clocking.PERIOD_NS, unit="ns")   # one trigger, not a count
         fired = await First(self.monitor.done_event.wait(), timeout)
@@ -165,7 +177,7 @@ class EieDriver(uvm_driver):
         and error-free afterwards."""
         dut = self.dut
         await control.start_pulse(dut)
-        send = cocotb.start_soon(self.src.send(bfm.ActBurst([int(v) for v in x], len(x) - 1,
+        send = cocotb.start_soon(self.src.send(bfm.ActBurst(item.words(x), len(x) - 1,
                                                             item.idle, self.rng)))
         await clocking.cycles_from(dut.clk, item.reset_after)
         busy = int(dut.busy.value)
@@ -183,7 +195,7 @@ class EieDriver(uvm_driver):
 
 class Scoreboard(uvm_component):
     """Pairs each RunRecord (what was driven) with the RunResult of the same run (what the
-    monitor saw) and checks: every output value and its slot against models.golden, tlast on the
+    monitor saw) and checks: every output word and its slot against models.golden, tlast on the
     last beat, no error; or, for a bad configuration, the error flag with its cause (and PE) and
     no result beat; and the counters: broadcasts = active columns, padding entries and busy
     cycles per PE = the golden model's (summed over the layers). Reset runs have no result."""
@@ -227,14 +239,15 @@ class Scoreboard(uvm_component):
         if res.error:
             self.fail(f"{what}: error cause {res.cause} (PE {res.err_pe})")
             return
-        want = model.expected_slots(it.layers, rec.x)
+        want = model.expected_words(it.layers, rec.x)
         if res.slots != list(range(len(want))):
             self.fail(f"{what}: slots {res.slots[:12]}... expected 0..{len(want) - 1}")
         if res.lasts != [0] * (len(want) - 1) + [1]:
             self.fail(f"{what}: tlast not on the last beat only")
-        bad = [(s, v, int(w)) for s, v, w in zip(res.slots, res.values, want) if v != w]
+        bad = [(s, hex(v & 0xFFFF), hex(w)) for s, v, w in zip(res.slots, res.values, want)
+               if v & 0xFFFF != w]
         if bad:
-            self.fail(f"{what}: {len(bad)} of {len(want)} values differ (slot, rtl, golden): "
+            self.fail(f"{what}: {len(bad)} of {len(want)} words differ (slot, rtl, golden): "
                       f"{bad[:8]}")
         self.values += len(res.values)
         c, g = rec.counters, model.expected_counters(it.layers, rec.x)

@@ -4,9 +4,11 @@ through eie_top in ONE simulation.
 The memories come in through the backdoor (``+EIE_INIT_DIR=<model dir>``, read by every PE at
 time 0), the layer descriptors through the load port; then, per image: start, the quantized input
 on s_axis_act, the results from m_axis_res (always ready), the counters while idle. Environment:
-``EIE_IMAGES_IN`` (an .npz with ``x_q``, images x n_in, and ``desc``, the descriptor words of
-each layer) and ``EIE_IMAGES_OUT`` (the .npz written here: ``y_slots``, ``slots`` and every
-counter per image, ``cnt_<name>`` with the names of models.engine_map.COUNTERS).
+``EIE_IMAGES_IN`` (an .npz with ``words``, images x n_in input stream words, and ``desc``, the
+descriptor words of each layer) and ``EIE_IMAGES_OUT`` (the .npz written here: ``words``, the
+16-bit result words, ``slots`` and every counter per image, ``cnt_<name>`` with the names of
+models.engine_map.COUNTERS). Words, not values: the activation format (linear or packed log) is
+the caller's (models.engine_map.stream_words / stream_values).
 Not a pytest module: scripts/sim_engine.py and tb/eie_uvm/test_eie_uvm.py run it.
 """
 
@@ -30,7 +32,7 @@ async def run_images(dut):
     p = params({"N_PE": 4})
     n_pe = int(p["N_PE"])
     src = np.load(os.environ["EIE_IMAGES_IN"])
-    x_q = src["x_q"].astype(np.int64)
+    inputs = src["words"].astype(np.int64)
     desc = [tuple(int(w) for w in words) for words in src["desc"]]
     clocking.clock(dut)
     control.top_idle_inputs(dut)
@@ -39,14 +41,14 @@ async def run_images(dut):
 
     ys, slots, counters = [], [], []
     t0 = time.time()
-    for img, x in enumerate(x_q):
+    for img, x in enumerate(inputs):
         await control.start_pulse(dut)
         sender = cocotb.start_soon(axis.send_acts(dut, x))
         vals, sl, _ = await axis.collect_results(dut)
         sent = await sender
         assert not int(dut.error.value), f"image {img}: error cause {int(dut.err_cause.value)}"
         assert sent == len(x), f"image {img}: {sent} of {len(x)} inputs taken"
-        ys.append(vals)
+        ys.append([v & 0xFFFF for v in vals])
         slots.append(sl)
         counters.append(await control.read_counters(dut, n_pe))
         await FallingEdge(dut.clk)
@@ -54,7 +56,7 @@ async def run_images(dut):
             dut._log.info("%d images, %.1f s", img + 1, time.time() - t0)
     n = max(len(v) for v in ys)
     assert all(len(v) == n for v in ys), "result counts differ between images"
-    np.savez(os.environ["EIE_IMAGES_OUT"], y_slots=np.array(ys, dtype=np.int64),
+    np.savez(os.environ["EIE_IMAGES_OUT"], words=np.array(ys, dtype=np.int64),
              slots=np.array(slots, dtype=np.int64), seconds=time.time() - t0,
              **{f"cnt_{name}": np.array([c[name] for c in counters], dtype=np.int64)
                 for name in em.COUNTERS})

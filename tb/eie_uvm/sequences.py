@@ -1,15 +1,20 @@
 """Sequences of NetworkItems for the engine, sized to the build (``HW``: the eie_top parameters).
 
-* :class:`RealNetworkSeq`  LeNet-300-100 compressed by models/ (digits, MNIST when given; k-means
-  or log weights, whichever matches the build's multiplier), its exported test vectors.
+Every sequence makes networks in the formats of the build's multiplier (MUL 0: k-means weights,
+MUL 1: log weights, MUL 2: log weights and log activations with EA exponent bits).
+
+* :class:`RealNetworkSeq`  LeNet-300-100 compressed by models/ (digits, MNIST when given) in the
+  build's formats, its exported test vectors.
 * :class:`RandomLayerSeq`  random sparse networks: 1..3 layers, sides from 1 to the build's
   capacity (>= 1,024 on the wide builds), weight density 1..100 %, activation density 0..100 %,
   sometimes a saturating shift, random idle cycles and back-pressure.
 * :class:`CornerSeq`       all-zero input (with and without bias), all-zero columns, a PE with no
   rows, a fully dense layer, gaps that need padding, saturation both ways, 1x1 layers,
-  back-to-back updates of one accumulator (bypass), tiny queues.
+  back-to-back updates of one accumulator (bypass), tiny queues; with log activations every
+  output underflowing to zero.
 * :class:`ErrorSeq`        every error cause 1..7 (a bad pointer, order, size, code, row,
-  descriptor, stream) then a clean run.
+  descriptor: modes or EA of another build too, stream: bits above a log activation too) then
+  a clean run.
 * :class:`ResetSeq`        reset in the middle of a layer, then a clean run of the same network.
 """
 
@@ -34,17 +39,25 @@ def entries(layers) -> int:
     return sum(pe.n_entries for l in layers for pe in l.csc.pes)
 
 
-def make_layer(g, codes: np.ndarray, n_pes: int, mode: str, x_in: np.ndarray, bias: bool,
+def make_layer(g, codes: np.ndarray, n_pes: int, fmt: dict, x_in: np.ndarray, bias: bool,
                relu: bool, n_slots_in: int, shift: int | None = None, cb=None,
                pe_of_row=None) -> golden.QLayer:
+    """One layer in the formats ``fmt`` (stimulus.formats); the bias input 1.0 is 2^8 (linear)
+    or 2^frac_in with a random frac_in (log activations)."""
     lay = mcsc.encode(codes, n_pes, pe_of_row=pe_of_row)
-    cb = stimulus.random_codebook(g, mode) if cb is None else np.asarray(cb, dtype=np.int64)
-    bias_act = 1 << 8
+    mode, act = fmt["mode"], {k: fmt[k] for k in ("act_mode", "act_exp_w")}
+    if cb is None:
+        exp_max = stimulus.weight_exp_max(codes.shape[1], **act)
+        cb = stimulus.random_codebook(g, mode, exp_max=exp_max)
+    cb = np.asarray(cb, dtype=np.int64)
+    frac_in = int(g.integers(0, 1 << act["act_exp_w"])) if act["act_mode"] == "log" else 0
+    bias_act = 1 << (frac_in if act["act_mode"] == "log" else 8)
     xin = np.concatenate([x_in, [bias_act]]) if bias else x_in
     if shift is None:
-        shift = stimulus.pick_shift(lay, cb, xin)
+        shift = stimulus.pick_shift(lay, cb, xin, **act)
     return golden.QLayer(csc=lay, codebook=cb, shift=shift, relu=relu, has_bias=bias,
-                         bias_act=bias_act, n_in=n_slots_in, n_slots_in=n_slots_in, mode=mode)
+                         bias_act=bias_act, n_in=n_slots_in, n_slots_in=n_slots_in, mode=mode,
+                         frac_in=frac_in, **act)
 
 
 class EieSeq(uvm_sequence):
@@ -57,7 +70,8 @@ class EieSeq(uvm_sequence):
     async def body(self):
         self.hw = ConfigDB().get(None, "", "HW")
         self.g: np.random.Generator = ConfigDB().get(None, "", "RNG")
-        self.mode = em.WEIGHT_MODES[self.hw["MUL"]]
+        self.fmt = stimulus.formats(self.hw)
+        self.act = {k: self.fmt[k] for k in ("act_mode", "act_exp_w")}
         for item in self.items():
             await self.start_item(item)
             await self.finish_item(item)
@@ -75,15 +89,15 @@ class RealNetworkSeq(EieSeq):
         dirs = [Path(d) for d in os.environ.get("EIE_UVM_REAL", "").split(os.pathsep) if d]
         for d in dirs:
             m, layers = memimage.read_images(d)
-            if layers[0].mode != self.mode or layers[0].csc.n_pes != self.hw["N_PE"] \
+            if not em.runs_on(layers, self.hw) or layers[0].csc.n_pes != self.hw["N_PE"] \
                     or not em.fits(layers, self.hw):
                 continue
             v = np.load(d / "vectors" / "vectors.npz")
             xs = v["x_q"][: self.count]
             # the exported golden vectors agree with the model read back from the images
             assert (model.expected_slots(layers, xs[0]) == v[f"y_slots{len(layers) - 1}"][0]).all()
-            yield NetworkItem(f"real-{m['dataset']}-{m['weights']}", layers, list(xs),
-                              tags=("real",), idle=0.1, ready=0.8)
+            name = f"real-{m['dataset']}-{m['weights']}-{layers[0].act_mode}"
+            yield NetworkItem(name, layers, list(xs), tags=("real",), idle=0.1, ready=0.8)
 
 
 class RandomLayerSeq(EieSeq):
@@ -117,8 +131,8 @@ class RandomLayerSeq(EieSeq):
             dens = min(dens, ENTRY_BUDGET / max(1, sum(a * b for a, b in zip([n_in] + outs, outs))))
             dens = max(dens, 0.01)
             act = float(g.choice([0.0, 1.0, g.uniform(0.01, 1.0), g.uniform(0.01, 1.0)]))
-            layers, x = stimulus.random_network(g, n, n_in, outs, self.mode, density=dens,
-                                                act_density=act, bias=bool(g.random() < 0.8))
+            layers, x = stimulus.random_network(g, n, n_in, outs, density=dens, act_density=act,
+                                                bias=bool(g.random() < 0.8), **self.fmt)
             tags = ["random"]
             if g.random() < 0.3:   # saturating shifts
                 for lay in layers:
@@ -127,7 +141,7 @@ class RandomLayerSeq(EieSeq):
             if not em.fits(layers, hw) or entries(layers) > ENTRY_BUDGET:
                 continue
             made += 1
-            xs = [x] + [stimulus.random_acts(g, n_in, float(g.uniform(0, 1)))
+            xs = [x] + [stimulus.random_acts(g, n_in, float(g.uniform(0, 1)), **self.act)
                         for _ in range(int(g.integers(0, 2)))]
             yield NetworkItem(f"random{made}", layers, xs, tags=tuple(tags),
                               idle=float(g.choice([0.0, 0.3])), ready=float(g.choice([1.0, 0.5, 0.2])))
@@ -138,27 +152,29 @@ class CornerSeq(EieSeq):
     no rows more than one PE)."""
 
     def items(self):
-        hw, g, mode = self.hw, self.g, self.mode
+        hw, g, fmt, act = self.hw, self.g, self.fmt, self.act
+        log = act["act_mode"] == "log"
+        top = 1 << ((1 << act["act_exp_w"]) - 1) if log else 30000   # a large activation
         n, depth = hw["N_PE"], hw["ACT_DEPTH"]
         cap = n * depth
         n_in = min(cap, 24)
         n_out = min(cap, 2 * n + 1)
 
         def one(name, codes, x, tags, bias=True, shift=None, cb=None, pe_of_row=None, **kw):
-            lay = make_layer(g, codes, n, mode, x, bias, False, len(x), shift, cb, pe_of_row)
+            lay = make_layer(g, codes, n, fmt, x, bias, False, len(x), shift, cb, pe_of_row)
             layers = [lay]
             if em.fits(layers, hw):
                 return NetworkItem(name, layers, [x], tags=tags, **kw)
             return None
 
         dense = lambda r, c: g.integers(1, 16, (r, c))   # noqa: E731
-        x_full = stimulus.random_acts(g, n_in, 1.0)
-        x_full[x_full == 0] = 5
+        x_full = stimulus.random_acts(g, n_in, 1.0, **act)
+        x_full[x_full == 0] = 4 if log else 5
         items = [
             one("zero-input", dense(n_out, n_in + 1), np.zeros(n_in, np.int64), ("zero-input",)),
             one("zero-input-no-bias", dense(n_out, n_in), np.zeros(n_in, np.int64),
                 ("zero-input",), bias=False),
-            one("one-by-one", dense(1, 2), np.array([1234]), ("random",)),
+            one("one-by-one", dense(1, 2), np.array([1 << 5 if log else 1234]), ("random",)),
             one("dense", dense(n_out, n_in + 1), x_full, ("dense",), ready=0.3),
         ]
         codes = stimulus.random_codes(g, n_out, n_in + 1, 0.5)
@@ -177,14 +193,18 @@ class CornerSeq(EieSeq):
             codes[r - 1, ::2] = 7
             codes[min(r - 1, 17 * n), 1::3] = 2
             items.append(one("padding", codes, x_full, ("padding",)))
-        # saturation both ways (no ReLU): large weights, shift 0
+        # saturation both ways (no ReLU): large weights and activations, shift 0
         cb = np.zeros(16, np.int64)
-        if mode == "linear":
+        if fmt["mode"] == "linear":
             cb[1:] = [30000, -30000] * 7 + [30000]
         else:
-            cb[1:] = [1 << 14, -(1 << 14)] * 7 + [1 << 14]
-        xs = np.full(n_in, 30000, np.int64)
+            big = 1 << min(14, stimulus.weight_exp_max(n_in + 1, **act))
+            cb[1:] = [big, -big] * 7 + [big]
+        xs = np.full(n_in, top, np.int64)
         items.append(one("saturation", dense(n_out, n_in + 1), xs, ("saturation",), shift=0, cb=cb))
+        if log:   # underflow to zero: every accumulator (< 24 * 2^11) below half an LSB (2^19)
+            items.append(one("underflow", dense(n_out, n_in), np.ones(n_in, np.int64),
+                             ("random",), bias=False, shift=20))
         # bypass: every column hits local row 0 of each PE only -> back-to-back same accumulator
         codes = np.zeros((n_out, n_in + 1), np.int64)
         codes[: min(n, n_out), :] = 1
@@ -200,10 +220,11 @@ class ErrorSeq(EieSeq):
 
     def items(self):
         hw, g, n = self.hw, self.g, self.hw["N_PE"]
+        log = self.act["act_mode"] == "log"
         for _ in range(200):
-            layers, x = stimulus.random_network(g, n, 2 * n, [2 * n], self.mode, density=0.5,
-                                                act_density=1.0)
-            x[x == 0] = 7
+            layers, x = stimulus.random_network(g, n, 2 * n, [2 * n], density=0.5,
+                                                act_density=1.0, **self.fmt)
+            x[x == 0] = 4 if log else 7
             if em.fits(layers, hw) and min(len(pe.v) for pe in layers[0].csc.pes) > 2:
                 break
         else:
@@ -239,12 +260,21 @@ class ErrorSeq(EieSeq):
         yield bad_desc("code", em.ERR_CODE, n_codes=used)
         yield bad_desc("row", em.ERR_ROW, rows=1)
         yield bad_desc("desc-mode", em.ERR_DESC, weight_mode=1 - fields["weight_mode"])
+        yield bad_desc("desc-act-mode", em.ERR_DESC, act_mode=1 - fields["act_mode"])
+        yield bad_desc("desc-act-exp-w", em.ERR_DESC, act_exp_w=fields["act_exp_w"] ^ 1)
         yield bad_desc("desc-ncodes0", em.ERR_DESC, n_codes=0)
         yield bad_desc("desc-ncodes17", em.ERR_DESC, n_codes=17)
         yield bad_desc("desc-rows0", em.ERR_DESC, rows=0)
         yield bad_desc("desc-odd-ptr", em.ERR_DESC, ptr_base=fields["ptr_base"] | 1)
         yield err("stream-early", em.ERR_STREAM, [], tlast_at=len(x) - 2)
         yield err("stream-missing", em.ERR_STREAM, [], tlast_at=len(x))
+        if log:   # bits above the packed log activation: in an input word, in bias_act
+            sw = self.act["act_exp_w"] + 2
+            j = int(g.integers(0, len(x)))
+            yield err("stream-upper-bits", em.ERR_STREAM, [],
+                      bad_word=(j, model.input_words(layers, x)[j] | 1 << sw))
+            yield bad_desc("desc-bias-upper-bits", em.ERR_DESC,
+                           bias_act=fields["bias_act"] | 1 << sw)
         yield NetworkItem("after-errors", layers, [x], tags=("random",), load=False)
 
 
@@ -257,7 +287,7 @@ class ResetSeq(EieSeq):
         for _ in range(200):
             half = max(1, min(cap // 2, 96))
             layers, x = stimulus.random_network(g, n, half, [half, max(1, half // 2)],
-                                                self.mode, density=0.4, act_density=0.9)
+                                                density=0.4, act_density=0.9, **self.fmt)
             if em.fits(layers, hw) and entries(layers) <= ENTRY_BUDGET:
                 break
         else:

@@ -2,7 +2,8 @@
 
 cocotb tests (one pyuvm test class each, named after the class):
   RealNetworks   LeNet-300-100 compressed by models/ (digits, and MNIST when its files are
-                 there), the weight kind that matches the build's multiplier
+                 there) in the formats of the build's multiplier: k-means weights (MUL 0), log
+                 weights (MUL 1), log weights and log activations with EA bits (MUL 2)
   RandomLayers   random sparse networks sized to the build
   CornerCases    zero input, zero columns, a PE without rows, dense, padding, saturation, bypass
   Errors         every bad-configuration class 1..7 raises its error, no hang, then a clean run
@@ -29,7 +30,7 @@ from tb.eie_uvm import sequences as sq
 from tb.eie_uvm.env import EieEnv
 
 DEFAULTS = {"N_PE": 4, "QDEPTH": 8, "MUL": 1, "ACT_DEPTH": 16, "SPM_DEPTH": 256,
-            "PTR_DEPTH": 128, "MAX_LAYERS": 4}
+            "PTR_DEPTH": 128, "MAX_LAYERS": 4}   # + EA for MUL = 2
 
 
 class EieTest(uvm_test):
@@ -91,6 +92,10 @@ CASES = {
                     "RealNetworks,RandomLayers,Errors,ResetMidLayer"),
     # real LeNet-300-100 on the shift multiplier (log weights), 8 PEs, deep queues
     "real-log": (dict(REAL, N_PE=8, QDEPTH=16, MUL=1), "RealNetworks,RandomLayers,CornerCases"),
+    # real LeNet-300-100 log x log (log weights, log activations EA = 4), 4 PEs; every error
+    # class, the log conversion's corners
+    "real-loglog": (dict(REAL, N_PE=4, QDEPTH=8, MUL=2, EA=4),
+                    "RealNetworks,RandomLayers,CornerCases,Errors"),
     # 64 PEs, 1,024 slots, queue depth 2
     "wide": (dict(N_PE=64, QDEPTH=2, MUL=0, ACT_DEPTH=16, SPM_DEPTH=32, PTR_DEPTH=1024,
                   MAX_LAYERS=2), "RandomLayers,CornerCases"),
@@ -103,17 +108,22 @@ CASES = {
 }
 
 
-def real_dirs(sim: str, mul: int, pes: int) -> list[str]:
-    """Export the real networks this build can run (training cached; MNIST when its files are
-    there)."""
+def real_dirs(sim: str, hw: dict) -> list[str]:
+    """Export the real networks the build ``hw`` can run (training cached; MNIST when its
+    files are there)."""
+    from models import engine_map as em
+    from models.golden import ACT_EXP_W
     from tb.eie_uvm import realnets
-    weights = "log" if mul else "kmeans"
+    weights, acts = em.MULS[hw["MUL"]]
+    weights = "kmeans" if weights == "linear" else weights
+    ea = hw.get("EA", ACT_EXP_W)
     out = []
     for ds in ("digits", "mnist"):
         if ds == "mnist" and not realnets.mnist_available():
             continue
-        d = tbsim.BUILD / "uvm" / "real" / sim / f"{ds}-{weights}-{pes}pe"
-        realnets.prepare(d, ds, weights, pes, vectors=16)
+        name = f"{ds}-{weights}-{'log' + str(ea) if acts == 'log' else 'linear'}-{hw['N_PE']}pe"
+        d = tbsim.BUILD / "uvm" / "real" / sim / name
+        realnets.prepare(d, ds, weights, hw["N_PE"], vectors=16, acts=acts, act_bits=ea)
         out.append(str(d))
     return out
 
@@ -140,7 +150,7 @@ def test_eie_uvm(sim, case):
     build = tbsim.case_dir("eie_top", sim, hw)
     env = {"EIE_UVM_COVERAGE": str(build / "eie_uvm_coverage.yml")}
     if "RealNetworks" in tests:
-        env["EIE_UVM_REAL"] = os.pathsep.join(real_dirs(sim, hw["MUL"], hw["N_PE"]))
+        env["EIE_UVM_REAL"] = os.pathsep.join(real_dirs(sim, hw))
     try:
         tbsim.run(sim, "eie_top", __name__, all_sources(), hw, extra_env=env, testcase=tests)
     finally:
@@ -149,21 +159,28 @@ def test_eie_uvm(sim, case):
 
 def test_sim_engine(sim, tmp_path):
     """`make sim`'s fast path (backdoor +EIE_INIT_DIR, descriptors through the load port, all
-    images in one simulation) on 10 digit images: no RTL/golden mismatch. Icarus only (a
-    Verilator build of the demo costs a compile; SIM_ENGINE_VERILATOR=1 runs it there too)."""
+    images in one simulation) in its three modes on 10 digit images: no RTL/golden mismatch.
+    Icarus only (a Verilator build of the demo costs a compile per mode; SIM_ENGINE_VERILATOR=1
+    runs it there too)."""
     import json
     import subprocess
     import sys
     if sim == "verilator" and os.environ.get("SIM_ENGINE_VERILATOR") != "1":
         pytest.skip("make sim on Verilator: set SIM_ENGINE_VERILATOR=1")
     env = {**os.environ, "SIM": sim, "IMAGES": "10", "SIM_ENGINE_OUT": str(tmp_path)}
-    env.pop("WAVES", None)
+    for var in ("WAVES", "MODE", "WEIGHTS", "EA"):
+        env.pop(var, None)
     r = subprocess.run([sys.executable, str(tbsim.REPO / "scripts" / "sim_engine.py")], env=env,
                        cwd=tbsim.REPO, capture_output=True, text=True)
     print(r.stdout[-3000:], r.stderr[-3000:])
     assert r.returncode == 0, f"sim_engine.py exited with {r.returncode}"
     s = json.loads((tmp_path / "summary.json").read_text())
     assert s["rtl_golden_mismatches"] == 0 and s["images"] == 10
-    assert s["accuracy_rtl"] == s["accuracy_golden"]
-    for key in ("accuracy_float", "accuracy_compressed", "cycles_per_image", "compression_ratio"):
-        assert s[key] > 0, key
+    assert {m: r["hw_params"]["MUL"] for m, r in s["modes"].items()} == \
+        {"linlin": 0, "linlog": 1, "loglog": 2}
+    for mode, m in s["modes"].items():
+        assert m["rtl_golden_mismatches"] == 0 and m["accuracy_rtl"] == m["accuracy_golden"], mode
+        for key in ("accuracy_float", "accuracy_compressed", "cycles_per_image",
+                    "compression_ratio"):
+            assert m[key] > 0, (mode, key)
+    assert "log x log" in r.stdout and "(EA = 4)" in r.stdout

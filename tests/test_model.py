@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import importlib.util
 import json
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import data_dir
+from conftest import REPO, data_dir
 from models import compress, data, fixedpoint as fp, golden, huffman, memimage, quantize, sizes, train
 
 
@@ -302,3 +304,68 @@ def test_pipeline_log_activations(tmp_path, exp_w):
     assert f"log activations (EA = {exp_w})" in (tmp_path / "report.md").read_text()
     again = compress.run(cfg, tmp_path, 2, n_vectors=4, cache_dir=cache)
     assert again["cached"] and again["accuracy"] == rep["accuracy"]
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist"])
+def test_log_activations_keep_more_weights(dataset):
+    """--acts log trains at LOG_ACT_DENSITIES (no layer sparser than with linear activations);
+    every other setting, and --densities given by the user, as for linear activations."""
+    lin, log = compress.defaults(dataset), compress.defaults(dataset, "log")
+    assert log["densities"] == compress.LOG_ACT_DENSITIES[dataset] != lin["densities"]
+    assert all(a >= b for a, b in zip(log["densities"], lin["densities"]))
+    assert {k: v for k, v in log.items() if k != "densities"} == {
+        k: v for k, v in lin.items() if k != "densities"}
+    args = dict(dataset=dataset, weights="log", seed=0, hidden=None, densities=None, epochs=None)
+    cfg = compress.config_from_args(argparse.Namespace(**args, acts="log", act_bits=4))
+    assert cfg.densities == compress.LOG_ACT_DENSITIES[dataset]
+    lin_cfg = compress.config_from_args(argparse.Namespace(**args, acts="linear", act_bits=4))
+    assert lin_cfg.densities == lin["densities"]
+    mine = compress.config_from_args(argparse.Namespace(**{**args, "densities": "0.5,0.5,0.5"},
+                                                        acts="log", act_bits=4))
+    assert mine.densities == (0.5, 0.5, 0.5)
+
+
+def _bench_model():
+    spec = importlib.util.spec_from_file_location("bench_model", REPO / "scripts" / "bench_model.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_model_seed_stats_and_bars():
+    """Mean, sample standard deviation and gap to lin x log's mean per dataset and variant; a
+    run the exporter refused is listed, left out of the mean, and fails its bar."""
+    bench = _bench_model()
+
+    def row(ds, v, seed, fixed=None):
+        if fixed is None:
+            return {"dataset": ds, "variant": v, "seed": seed, "error": "bound broken"}
+        return {"dataset": ds, "variant": v, "seed": seed,
+                "accuracy": {"float": 97.5, "fixed": fixed}}
+    rows = [row("digits", "lin-log", 0, 97.0), row("digits", "log-log4", 0, 96.0),
+            row("digits", "lin-log", 1, 96.0), row("digits", "log-log4", 1, 95.0),
+            row("digits", "log-log4", 2), row("mnist", "log-log4", 0, 96.5),
+            row("mnist", "log-log5", 0)]
+    st = {(s["dataset"], s["variant"]): s for s in bench.seed_stats(rows)}
+    assert st["digits", "log-log4"]["seeds"] == [0, 1] and st["digits", "log-log4"]["refused"] == [2]
+    assert st["digits", "log-log4"]["mean"] == 95.5
+    assert st["digits", "log-log4"]["sd"] == pytest.approx(0.5 ** 0.5)
+    assert st["digits", "log-log4"]["gap_to_lin_log"] == 1.0
+    assert st["digits", "lin-log"]["gap_to_lin_log"] == 0.0
+    assert st["mnist", "log-log4"]["sd"] == 0.0 and st["mnist", "log-log4"]["gap_to_lin_log"] is None
+    assert st["mnist", "log-log5"]["mean"] is None and st["mnist", "log-log5"]["refused"] == [0]
+    first = rows[:2]
+    assert bench.bar_check(rows[1], first) == ("lin x log fixed - fixed <= 0.5", False)
+    assert bench.bar_check(row("digits", "log-log4", 0, 96.5), first)[1]
+    assert bench.bar_check(rows[0], first) == ("float - fixed <= 1.0", True)
+    assert bench.bar_check(rows[4], first) == ("refused: bound broken", False)
+
+
+@pytest.mark.parametrize("argv,msg", [(["--seeds", "0,x"], "--seeds must be integers"),
+                                      (["--seeds", "1,1"], "--seeds repeats a seed"),
+                                      (["--variants", "log-log6"], "unknown variants")])
+def test_bench_model_rejects_bad_arguments(tmp_path, capsys, argv, msg):
+    with pytest.raises(SystemExit) as e:
+        _bench_model().main([*argv, "--out", str(tmp_path / "b")])
+    assert e.value.code == 2 and msg in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

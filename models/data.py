@@ -16,13 +16,15 @@ MNIST_TRAIN = 8000
 
 @dataclass
 class Dataset:
-    """Float inputs in [0, 1] and integer labels, split into train and test."""
+    """Float inputs in [0, 1] (flat, images in torch's (C, H, W) Flatten order) and integer
+    labels, split into train and test; the image shape (C, H, W), None when not images."""
 
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def n_in(self) -> int:
@@ -38,7 +40,7 @@ def digits() -> Dataset:
     x = (d.data / 16.0).astype(np.float32)
     xtr, xte, ytr, yte = train_test_split(x, d.target, test_size=0.25, random_state=0,
                                           stratify=d.target)
-    return Dataset("digits", xtr, ytr.astype(np.int64), xte, yte.astype(np.int64))
+    return Dataset("digits", xtr, ytr.astype(np.int64), xte, yte.astype(np.int64), (1, 8, 8))
 
 
 def default_mnist_dir() -> Path:
@@ -84,7 +86,8 @@ def mnist(data_dir: str | os.PathLike | None = None) -> Dataset:
         raise ValueError(f"{img_path}: {images.shape} images do not match {labels.shape} labels")
     x = (images.reshape(len(images), -1) / 255.0).astype(np.float32)
     y = labels.astype(np.int64)
-    return Dataset("mnist", x[:MNIST_TRAIN], y[:MNIST_TRAIN], x[MNIST_TRAIN:], y[MNIST_TRAIN:])
+    return Dataset("mnist", x[:MNIST_TRAIN], y[:MNIST_TRAIN], x[MNIST_TRAIN:], y[MNIST_TRAIN:],
+                   (1, 28, 28))
 
 
 def load(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:

@@ -6,6 +6,8 @@ docs/FORMATS.md guarantees |acc| < 2^(ACC_W-1) <= 2^47, so float64 matrix produc
 and used for speed. Activations are integers in both modes: signed 16-bit (linear) or the values
 0 and +-2^e of log activations (sign, zero, exp with EA exponent bits), so a layer is the same
 integer matrix product; only its output stage differs (``requantize`` or ``log_requantize``).
+A conv layer (models/conv.py) is the same layer applied to the patch of every output position,
+then 2x2 max pooling of the outputs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models import fixedpoint as fp
+from models import conv, fixedpoint as fp
 from models.csc import CSCLayer, entry_positions
 
 ACT_W = 16
@@ -125,6 +127,48 @@ def layer_cycles(layer: CSCLayer, x: np.ndarray) -> dict:
     }
 
 
+def conv_cycles(layer: CSCLayer, patch_x: np.ndarray) -> dict:
+    """Cycle estimate of a conv layer for one image: :func:`layer_cycles` of every output
+    position's patch ``patch_x`` (positions, n_cols; bias column included), summed (the PEs
+    finish a position before its write-back: ``bound`` is the sum of the positions' bounds)."""
+    patch_x = np.asarray(patch_x)
+    if patch_x.ndim != 2 or patch_x.shape[1] != layer.n_cols:
+        raise ValueError(f"patches have shape {patch_x.shape}, the layer {layer.n_cols} columns")
+    active = (patch_x != 0).astype(np.int64)
+    counts = layer.col_counts()
+    real = np.stack([np.bincount(np.repeat(np.arange(layer.n_cols), pe.col_counts())[pe.v != 0],
+                                 minlength=layer.n_cols) for pe in layer.pes])
+    work = active @ np.maximum(counts, 1).T  # (positions, n_pes)
+    entries = int((active @ counts.T).sum())
+    useful = int((active @ real.T).sum())
+    bound = int(work.max(axis=1, initial=0).sum())
+    return {
+        "n_pes": layer.n_pes,
+        "positions": len(patch_x),
+        "active_columns": int(active.sum()),
+        "work": [int(w) for w in work.sum(axis=0)],
+        "entries": entries,
+        "useful_macs": useful,
+        "padding": entries - useful,
+        "ideal": entries / layer.n_pes,
+        "bound": bound,
+        "load_balance": (entries / layer.n_pes) / max(1, bound),
+    }
+
+
+def dense_cycles(lay: QLayer) -> dict:
+    """A dense engine of the same N PEs doing every MAC of the layer (every weight, the bias
+    included, at every output position), rows interleaved, one MAC a PE a cycle:
+    ``positions * ceil(n_out / N) * (n_in + has_bias)``, n_in the inputs of one row (the patch
+    size of a conv). The reference of the speed-up."""
+    g = lay.geom
+    n_in, positions = (lay.n_in, 1) if g is None else (g.patch, g.positions)
+    n = lay.csc.n_pes
+    macs = positions * lay.n_out * (n_in + int(lay.has_bias))
+    return {"dense_macs": macs,
+            "dense_cycles": positions * -(-lay.n_out // n) * (n_in + int(lay.has_bias))}
+
+
 # ---------------------------------------------------------------------------------------------
 # Network level, over the exported formats
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +181,9 @@ class QLayer:
     (weight) ``mode`` every entry is 0 or +-2^e with e in 0..15. ``act_mode`` is the format of
     the activations the layer reads and writes: signed 16-bit (linear) or log values with
     ``act_exp_w`` (EA) exponent bits, where the bias activation 1.0 is the log value 2^frac_in,
-    so 0 <= frac_in <= 2^EA - 1 (ValueError otherwise).
+    so 0 <= frac_in <= 2^EA - 1 (ValueError otherwise). A conv layer has its ``geom`` and the
+    layout of its input map ``in_map`` (models/conv.py); its columns are patch columns and
+    ``n_in`` counts its input activations (C*H*W).
     """
 
     csc: CSCLayer
@@ -155,9 +201,13 @@ class QLayer:
     extra: dict = field(default_factory=dict)
     act_mode: str = "linear"  # or "log"
     act_exp_w: int = ACT_EXP_W
+    geom: conv.ConvGeom | None = None
+    in_map: conv.FeatureMap | None = None
 
     def __post_init__(self) -> None:
         check_act_mode(self.act_mode, self.act_exp_w)
+        if (self.geom is None) != (self.in_map is None):
+            raise ValueError(f"layer {self.name}: a conv layer needs both geom and in_map")
         emax = (1 << self.act_exp_w) - 1
         if self.act_mode == "log" and self.has_bias and not (
                 0 <= self.frac_in <= emax and self.bias_act == 1 << self.frac_in):
@@ -177,7 +227,17 @@ class QLayer:
 
     @property
     def n_slots_out(self) -> int:
-        return self.csc.n_slots
+        return self.out_map.n_slots
+
+    @property
+    def out_map(self) -> conv.FeatureMap:
+        """Where the layer's outputs live (a 1x1 map of its rows for a FC layer)."""
+        return conv.output_map(self.csc.slot_of_row(), self.csc.n_slots, self.csc.n_pes, self.geom)
+
+    def patch_index(self) -> np.ndarray:
+        """(positions, patch columns) input slot of every patch column of a conv layer
+        (conv.patch_index; ``n_slots_in`` for zero padding)."""
+        return conv.patch_index(self.geom, self.in_map)
 
     @property
     def frac_out(self) -> int:
@@ -206,16 +266,67 @@ def slot_columns(w: np.ndarray, prev: CSCLayer | None) -> np.ndarray:
     return out
 
 
+def cycles(lay: QLayer, x: np.ndarray) -> dict:
+    """Cycle estimate of one layer for one vector ``x``, its ``input`` in :func:`network_forward`
+    (:func:`layer_cycles` or, for a conv layer, :func:`conv_cycles` of its patches), with the
+    dense engine's count (:func:`dense_cycles`) and the speed-up ``dense_cycles / bound``."""
+    if lay.geom is None:
+        c = layer_cycles(lay.csc, x)
+    else:
+        p = conv.patches(np.asarray(x).reshape(1, -1), lay.patch_index())[0]
+        if lay.has_bias:
+            p = np.concatenate([p, np.full((len(p), 1), lay.bias_act, dtype=p.dtype)], axis=1)
+        c = conv_cycles(lay.csc, p)
+    c.update(dense_cycles(lay))
+    c["speedup"] = c["dense_cycles"] / max(1, c["bound"])
+    return c
+
+
+CONV_CHUNK = 1 << 22  # patch elements a conv step handles at once (memory)
+
+
+def conv_forward(lay: QLayer, a: np.ndarray, acc_w: int = ACC_W
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A conv layer on slot-ordered inputs ``a`` (batch, n_slots_in): :func:`layer_forward` of
+    every computed position's patch (bias column ``bias_act``), then 2x2 max pooling when the
+    layer pools. Returns ``acc`` (batch, out_ch, calc_h, calc_w), ``y`` (batch, out_ch, map_h,
+    map_w) and ``y_slots`` (batch, n_slots_out)."""
+    g, idx = lay.geom, lay.patch_index()
+    accs, ys = [], []
+    step = max(1, CONV_CHUNK // (idx.size + 1))
+    for lo in range(0, len(a), step):
+        p = conv.patches(a[lo:lo + step], idx)
+        if lay.has_bias:
+            bias = np.full(p.shape[:2] + (1,), lay.bias_act, dtype=np.int64)
+            p = np.concatenate([p, bias], axis=2)
+        acc, y = layer_forward(lay.csc, lay.codebook, p.reshape(-1, p.shape[2]), lay.shift,
+                               lay.relu, acc_w, lay.act_mode, lay.act_exp_w)
+        shape = (len(p), g.calc_h, g.calc_w, g.out_ch)
+        accs.append(acc.reshape(shape).transpose(0, 3, 1, 2))
+        ys.append(y.reshape(shape).transpose(0, 3, 1, 2))
+    acc, y = np.concatenate(accs), np.concatenate(ys)
+    if g.pool:
+        y = conv.max_pool(y)
+    y_slots = np.zeros((len(a), lay.n_slots_out), dtype=np.int64)
+    y_slots[:, lay.out_map.slots().ravel()] = y.reshape(len(a), -1)
+    return acc, y, y_slots
+
+
 def network_forward(layers: list[QLayer], x_q: np.ndarray, acc_w: int = ACC_W
                     ) -> list[dict[str, np.ndarray]]:
     """Run quantized inputs (batch, n_in) through every layer, each in its activation mode.
-    Returns, per layer, ``input`` (slot order, bias column included), ``acc`` and ``y`` (row
-    order) and ``y_slots``."""
+    Returns, per layer, ``input`` (slot order; FC: the bias column included), ``acc`` and ``y``
+    (row order; conv: (batch, channels, y, x), ``acc`` before pooling) and ``y_slots``."""
     a = np.atleast_2d(np.asarray(x_q, dtype=np.int64))
     out = []
     for i, lay in enumerate(layers):
         if a.shape[1] != lay.n_slots_in:
             raise ValueError(f"layer {i} expects {lay.n_slots_in} input slots, got {a.shape[1]}")
+        if lay.geom is not None:
+            acc, y, y_slots = conv_forward(lay, a, acc_w)
+            out.append({"input": a, "acc": acc, "y": y, "y_slots": y_slots})
+            a = y_slots
+            continue
         if lay.has_bias:
             a = np.concatenate([a, np.full((a.shape[0], 1), lay.bias_act, dtype=np.int64)], axis=1)
         acc, y = layer_forward(lay.csc, lay.codebook, a, lay.shift, lay.relu, acc_w,

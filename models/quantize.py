@@ -1,14 +1,15 @@
 """Fixed-point conversion: integer codebooks, per-layer fractional bits and shifts chosen by
-calibration on training data, and the encoding into golden.QLayer for N PEs."""
+calibration on training data, and the encoding into golden.QLayer for N PEs (conv layers too:
+their columns are patch columns, models/conv.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from models import fixedpoint as fp
+from models import conv, fixedpoint as fp
 from models.csc import encode
 from models.golden import (ACT_W, EXP_W, QLayer, check_acc_bound, from_slots, network_forward,
-                           slot_columns, weights)
+                           weights)
 from models.train import Shared
 
 WEIGHT_MODE = {"kmeans": "linear", "log": "log"}
@@ -40,15 +41,13 @@ def int_codebook(cb: np.ndarray, mode: str) -> tuple[np.ndarray, int]:
 
 
 def calibrate(shared: Shared, x: np.ndarray) -> list[float]:
-    """Largest magnitude of every layer's output on ``x`` (positive part for ReLU layers),
-    the network input first."""
+    """Largest magnitude of every layer's output on ``x`` (positive part for ReLU layers; after
+    pooling, which keeps the largest), the network input first."""
     out = [float(np.abs(x).max())]
     a = x.astype(np.float64)
-    for wb, relu in zip(shared.matrices(), shared.relu):
-        a = a @ wb[:, :-1].T + wb[:, -1]
+    for wb, relu, geom in zip(shared.matrices(), shared.relu, shared.layer_geoms()):
+        a = conv.float_layer_np(a, wb, relu, geom)
         out.append(float(a.max() if relu else np.abs(a).max()))
-        if relu:
-            a = np.maximum(a, 0)
     return out
 
 
@@ -78,10 +77,9 @@ def log_act_fracs(shared: Shared, x: np.ndarray, exp_w: int) -> list[int]:
 
     fracs = [int(np.clip(offset(x), 0, in_max))]
     a = fp.log_rounded(x, fracs[0], exp_w)
-    for i, (wb, cb, relu) in enumerate(zip(shared.matrices(), shared.codebooks, shared.relu)):
-        z = a @ wb[:, :-1].T + wb[:, -1]
-        if relu:
-            z = np.maximum(z, 0)
+    for i, (wb, cb, relu, geom) in enumerate(zip(shared.matrices(), shared.codebooks,
+                                                 shared.relu, shared.layer_geoms())):
+        z = conv.float_layer_np(a, wb, relu, geom)  # rounding to log commutes with pooling
         hi = fracs[-1] + int_codebook(cb, "log")[1]
         if i < len(shared.relu) - 1:
             hi = min(hi, in_max)
@@ -91,11 +89,15 @@ def log_act_fracs(shared: Shared, x: np.ndarray, exp_w: int) -> list[int]:
 
 
 def to_qlayers(shared: Shared, x_calib: np.ndarray, n_pes: int,
-               pe_of_rows: list[np.ndarray | None] | None = None) -> list[QLayer]:
+               pe_of_rows: list[np.ndarray | None] | None = None,
+               in_shape: tuple[int, int, int] | None = None) -> list[QLayer]:
     """The integer network of ``shared`` for ``n_pes`` PEs (slot-renumbered columns, bias column
     last with ``bias_act = 1 << frac_in``), in its activation mode: 16-bit activations with
     fractional bits calibrated on ``x_calib``, or log activations with the offsets the training
-    used (``shared.act_fracs``). ValueError when a layer could overflow the accumulator."""
+    used (``shared.act_fracs``). Conv layers read the map of the layer before (the first one
+    the network input of shape ``in_shape``, (C, H, W)); their columns are patch columns over
+    the input channel slots (conv.conv_columns). ValueError when a layer could overflow the
+    accumulator."""
     mode = WEIGHT_MODE[shared.mode]
     books = [int_codebook(cb, mode) for cb in shared.codebooks]
     if shared.act_mode == "log":
@@ -105,25 +107,37 @@ def to_qlayers(shared: Shared, x_calib: np.ndarray, n_pes: int,
         fracs = list(shared.act_fracs)
     else:
         fracs = linear_fracs(shared, x_calib, [fw for _, fw in books])
+    geoms = shared.layer_geoms()
+    if geoms[0] is not None:
+        if in_shape is None or tuple(in_shape) != (geoms[0].in_ch, geoms[0].in_h, geoms[0].in_w):
+            raise ValueError(f"a conv net's first layer takes {geoms[0].in_ch}x{geoms[0].in_h}x"
+                             f"{geoms[0].in_w} inputs, the data has shape {in_shape}")
+        in_map = conv.input_map(in_shape)
+    else:
+        in_map = conv.input_map((shared.codes[0].shape[1] - 1,))
+    names = conv.layer_names(geoms)
     layers: list[QLayer] = []
-    prev = None
-    for i, (codes, (cb_int, frac_w), relu) in enumerate(zip(shared.codes, books, shared.relu)):
-        frac_in, name = fracs[i], f"fc{i + 1}"
+    for i, (codes, (cb_int, frac_w), relu, geom) in enumerate(zip(shared.codes, books, shared.relu,
+                                                                  geoms)):
+        frac_in, name = fracs[i], names[i]
         shift = frac_in + frac_w - fracs[i + 1]
         if shift < 0:
             raise ValueError(f"{name}: frac_out {fracs[i + 1]} > frac_in + frac_w = "
                              f"{frac_in + frac_w} (shift must be >= 0)")
         has_bias = bool(codes[:, -1].any())
-        cols = slot_columns(codes[:, :-1], prev)
+        if geom is None:
+            cols = conv.fc_columns(codes[:, :-1], in_map)
+        else:
+            cols = conv.conv_columns(codes[:, :-1], geom, in_map)
         if has_bias:
             cols = np.concatenate([cols, codes[:, -1:]], axis=1)
         pe = pe_of_rows[i] if pe_of_rows else None
         csc = encode(cols, n_pes, pe_of_row=pe)
         lay = QLayer(csc=csc, codebook=cb_int, shift=shift, relu=relu, has_bias=has_bias,
-                     bias_act=1 << frac_in, n_in=codes.shape[1] - 1,
-                     n_slots_in=codes.shape[1] - 1 if prev is None else prev.n_slots,
-                     mode=mode, frac_in=frac_in, frac_w=frac_w, name=name,
-                     act_mode=shared.act_mode, act_exp_w=shared.act_exp_w)
+                     bias_act=1 << frac_in, n_in=in_map.channels * in_map.h * in_map.w,
+                     n_slots_in=in_map.n_slots, mode=mode, frac_in=frac_in, frac_w=frac_w,
+                     name=name, act_mode=shared.act_mode, act_exp_w=shared.act_exp_w, geom=geom,
+                     in_map=in_map if geom is not None else None)
         try:
             check_acc_bound(weights(csc, cb_int), act_max=lay.act_max)
         except ValueError as e:
@@ -131,8 +145,9 @@ def to_qlayers(shared: Shared, x_calib: np.ndarray, n_pes: int,
                              f"{f', EA = {shared.act_exp_w}' if shared.act_mode == 'log' else ''}"
                              f"): {e}") from None
         layers.append(lay)
-        prev = csc
+        in_map = lay.out_map
     return layers
+
 
 
 def quantize_input(layers: list[QLayer], x: np.ndarray) -> np.ndarray:

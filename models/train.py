@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from torch import nn
 from tqdm import tqdm
 
-from models import fixedpoint as fp
+from models import conv, fixedpoint as fp
 from models.data import Dataset
 from models.golden import ACT_EXP_W
 
@@ -35,32 +35,50 @@ def lenet(n_in: int, hidden: tuple[int, ...] = (300, 100), n_out: int = 10) -> n
     return nn.Sequential(*mods)
 
 
-def linear_layers(model: nn.Sequential) -> list[tuple[nn.Linear, bool]]:
-    """(Linear, followed by ReLU) of a Sequential of Linear and ReLU layers; ValueError else."""
-    out: list[tuple[nn.Linear, bool]] = []
-    for m in model:
-        if isinstance(m, nn.Linear):
-            out.append((m, False))
-        elif isinstance(m, nn.ReLU) and out and not out[-1][1]:
-            out[-1] = (out[-1][0], True)
-        else:
-            raise ValueError(f"only Linear layers each optionally followed by one ReLU, got {m}")
-    if not out:
-        raise ValueError("the model has no Linear layer")
-    return out
+def lenet5(n_out: int = 10) -> nn.Sequential:
+    """LeNet-5 as Deep Compression used it (Caffe's LeNet: conv 20@5x5, pool, conv 50@5x5, pool,
+    fc 500, fc 10; 431K weights) on 28x28 images, with a ReLU after every hidden layer."""
+    return nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
+                         nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, n_out))
 
 
-def augmented(lin: nn.Linear) -> np.ndarray:
-    """``[W | b]`` of a Linear layer as float64 (a zero column when it has no bias)."""
-    w = lin.weight.detach().double().numpy()
+def small_cnn(shape: tuple[int, int, int] = (1, 8, 8), n_out: int = 10) -> nn.Sequential:
+    """The small CNN of the 8x8 digits: conv 16@3x3 (pad 1), pool, conv 32@3x3 (pad 1), pool,
+    fc 32, fc 10 (9,258 parameters). On 8x8 images and 4 PEs its maps take 16 (input), 64
+    (16x4x4) and 32 (32x2x2) slots a PE: the largest fills the 64 slots a PE of eie_top's
+    default ACT_DEPTH."""
+    c, h, w = shape
+    return nn.Sequential(nn.Unflatten(1, shape),
+                         nn.Conv2d(c, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(32 * (h // 4) * (w // 4), 32), nn.ReLU(), nn.Linear(32, n_out))
+
+
+def linear_layers(model: nn.Sequential) -> list[tuple[nn.Module, bool]]:
+    """(weighted layer, followed by ReLU) of a network :func:`conv.parse` accepts (Linear and
+    ReLU layers, or a conv net); ValueError naming the layer else."""
+    return [(lay.module, lay.relu) for lay in conv.parse(model)]
+
+
+def geometries(model: nn.Sequential) -> list[conv.ConvGeom | None]:
+    """The conv geometry of every weighted layer (None for Linear)."""
+    return [lay.geom for lay in conv.parse(model)]
+
+
+def augmented(lin: nn.Module) -> np.ndarray:
+    """``[W | b]`` of a Linear or Conv2d layer as float64 (a conv's weights flattened to
+    out_channels x in_channels*kh*kw, the patch order; a zero column when it has no bias)."""
+    w = lin.weight.detach().double().reshape(lin.weight.shape[0], -1).numpy()
     b = lin.bias.detach().double().numpy() if lin.bias is not None else np.zeros(w.shape[0])
     return np.concatenate([w, b[:, None]], axis=1)
 
 
-def set_augmented(lin: nn.Linear, wb: np.ndarray) -> None:
-    """Write ``[W | b]`` back into a Linear layer."""
+def set_augmented(lin: nn.Module, wb: np.ndarray) -> None:
+    """Write ``[W | b]`` back into a Linear or Conv2d layer."""
     with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(wb[:, :-1]))
+        lin.weight.copy_(torch.from_numpy(wb[:, :-1]).reshape(lin.weight.shape))
         if lin.bias is not None:
             lin.bias.copy_(torch.from_numpy(wb[:, -1]))
 
@@ -72,17 +90,34 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean() * 100)
 
 
+def shifted(x: torch.Tensor, shape: tuple[int, int, int], shift: int,
+            gen: torch.Generator) -> torch.Tensor:
+    """Flat images ``x`` (batch, C*H*W), each moved by a random whole number of pixels in
+    -shift..shift along y and x (zero fill): the augmentation of conv nets."""
+    c, h, w = shape
+    xp = nn.functional.pad(x.reshape(-1, c, h, w), (shift,) * 4)
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, len(x)), generator=gen)
+    iy = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    ix = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    return xp[torch.arange(len(x))[:, None, None, None], torch.arange(c)[None, :, None, None],
+              iy, ix].reshape(len(x), -1)
+
+
 def fit(model: nn.Module, data: Dataset, epochs: int, lr: float, seed: int, desc: str,
-        after_step=None, params=None, batch: int = 64) -> None:
-    """Adam on cross-entropy; ``after_step()`` runs after every optimizer step (masks)."""
+        after_step=None, params=None, batch: int = 64, augment: int = 0) -> None:
+    """Adam on cross-entropy; ``after_step()`` runs after every optimizer step (masks);
+    ``augment`` > 0 shifts every training image by up to that many pixels (:func:`shifted`)."""
     gen = torch.Generator().manual_seed(seed)
     x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    if augment and data.image_shape is None:
+        raise ValueError(f"augmentation by shifts needs images, {data.name} has no image shape")
     opt = torch.optim.Adam(params if params is not None else model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs))
     for _ in tqdm(range(epochs), desc=desc, leave=False, unit="epoch"):
         for idx in torch.randperm(len(x), generator=gen).split(batch):
+            xb = shifted(x[idx], data.image_shape, augment, gen) if augment else x[idx]
             opt.zero_grad()
-            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            nn.functional.cross_entropy(model(xb), y[idx]).backward()
             opt.step()
             if after_step is not None:
                 after_step()
@@ -109,7 +144,7 @@ def apply_masks(layers: list[tuple[nn.Linear, bool]], masks: list[np.ndarray]) -
 
 
 def prune(model: nn.Sequential, data: Dataset, densities: list[float], steps: int, epochs: int,
-          lr: float, seed: int) -> list[np.ndarray]:
+          lr: float, seed: int, augment: int = 0) -> list[np.ndarray]:
     """Iterative magnitude pruning to per-layer ``densities`` in ``steps`` geometric steps, with
     ``epochs`` of retraining after each; returns the masks of ``[W | b]``."""
     layers = linear_layers(model)
@@ -125,8 +160,9 @@ def prune(model: nn.Sequential, data: Dataset, densities: list[float], steps: in
         def reapply() -> None:
             with torch.no_grad():
                 for (lin, _), m in zip(layers, t):
-                    lin.weight.mul_(m[:, :-1])
-        fit(model, data, epochs, lr, seed + step, f"prune {step}/{steps}", reapply)
+                    lin.weight.mul_(m[:, :-1].reshape(lin.weight.shape))
+        fit(model, data, epochs, lr, seed + step, f"prune {step}/{steps}", reapply,
+            augment=augment)
     return masks
 
 
@@ -138,7 +174,7 @@ class Shared:
     """Per layer: codes (n_out, n_in + 1) in 0..15 (0 = zero) and a float codebook of 16 values
     (entry 0 = 0), plus the ReLU flags; the activation mode, and for log activations their
     exponent bits (EA) and offsets (fractional bits of every layer's input, then of the last
-    output) the network was trained with."""
+    output) the network was trained with; the conv geometry of every layer (None: all FC)."""
 
     codes: list[np.ndarray]
     codebooks: list[np.ndarray]
@@ -147,6 +183,11 @@ class Shared:
     act_mode: str = "linear"
     act_exp_w: int = ACT_EXP_W
     act_fracs: list[int] | None = None
+    geoms: list[conv.ConvGeom | None] | None = None
+
+    def layer_geoms(self) -> list[conv.ConvGeom | None]:
+        """The conv geometry of every layer, None for a FC layer."""
+        return list(self.geoms) if self.geoms is not None else [None] * len(self.codes)
 
     def matrices(self) -> list[np.ndarray]:
         """The float ``[W | b]`` of every layer."""
@@ -181,7 +222,7 @@ def kmeans_share(model: nn.Sequential, masks: list[np.ndarray]) -> Shared:
         cb = np.concatenate([[0.0], kmeans_1d(wb[m], N_CODES - 1)])
         codes.append(nearest_codes(wb, m, cb))
         books.append(cb)
-    return Shared(codes, books, [r for _, r in layers], "kmeans")
+    return Shared(codes, books, [r for _, r in layers], "kmeans", geoms=geometries(model))
 
 
 class SharedNet(nn.Module):
@@ -196,22 +237,23 @@ class SharedNet(nn.Module):
         self.codes = [torch.from_numpy(c) for c in shared.codes]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for cent, codes, relu in zip(self.centroids, self.codes, self.shared.relu):
+        for cent, codes, relu, geom in zip(self.centroids, self.codes, self.shared.relu,
+                                           self.shared.layer_geoms()):
             wb = torch.cat([cent.new_zeros(1), cent])[codes]
-            x = x @ wb[:, :-1].T + wb[:, -1]
-            if relu:
-                x = torch.relu(x)
+            x = conv.float_layer(x, wb, relu, geom)
         return x
 
     def export(self) -> Shared:
         books = [np.concatenate([[0.0], c.detach().double().numpy()]) for c in self.centroids]
-        return Shared(self.shared.codes, books, self.shared.relu, self.shared.mode)
+        return Shared(self.shared.codes, books, self.shared.relu, self.shared.mode,
+                      geoms=self.shared.geoms)
 
 
-def finetune_centroids(shared: Shared, data: Dataset, epochs: int, lr: float, seed: int) -> Shared:
+def finetune_centroids(shared: Shared, data: Dataset, epochs: int, lr: float, seed: int,
+                       augment: int = 0) -> Shared:
     """Train the centroids only (codes fixed)."""
     net = SharedNet(shared)
-    fit(net, data, epochs, lr, seed, "centroids")
+    fit(net, data, epochs, lr, seed, "centroids", augment=augment)
     return net.export()
 
 
@@ -249,7 +291,8 @@ def nearest_level(w: np.ndarray, levels: np.ndarray) -> np.ndarray:
 
 
 def inq(model: nn.Sequential, masks: list[np.ndarray], data: Dataset,
-        fractions: tuple[float, ...], epochs: int, lr: float, seed: int) -> Shared:
+        fractions: tuple[float, ...], epochs: int, lr: float, seed: int, augment: int = 0
+        ) -> Shared:
     """Incremental network quantization: at each step the largest remaining weights (cumulative
     ``fractions`` of the kept weights) are fixed to powers of two, the others retrained."""
     layers = linear_layers(model)
@@ -271,17 +314,20 @@ def inq(model: nn.Sequential, masks: list[np.ndarray], data: Dataset,
         def restore() -> None:
             with torch.no_grad():
                 for (lin, _), (val, fz) in zip(layers, fixed):
-                    lin.weight.copy_(torch.where(fz[:, :-1], val[:, :-1].float(), lin.weight))
+                    shape = lin.weight.shape
+                    lin.weight.copy_(torch.where(fz[:, :-1].reshape(shape),
+                                                 val[:, :-1].float().reshape(shape), lin.weight))
                     if lin.bias is not None:
                         lin.bias.copy_(torch.where(fz[:, -1], val[:, -1].float(), lin.bias))
-        fit(model, data, epochs, lr, seed + 100 + step, f"inq {step}/{len(fractions)}", restore)
+        fit(model, data, epochs, lr, seed + 100 + step, f"inq {step}/{len(fractions)}", restore,
+            augment=augment)
     codes, books = [], []
     for (lin, _), m, lev in zip(layers, masks, levels):
         wb = augmented(lin)
         cb = np.concatenate([[0.0], lev])
         codes.append(nearest_codes(wb, m & (wb != 0), cb))
         books.append(cb)
-    return Shared(codes, books, [r for _, r in layers], "log")
+    return Shared(codes, books, [r for _, r in layers], "log", geoms=geometries(model))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +338,7 @@ def round_to_levels(wbs: list[np.ndarray], masks: list[np.ndarray], like: Shared
     kept weight gets the code of its nearest level, 0 where 0 is nearer (as INQ)."""
     codes = [nearest_codes(wb, m & (nearest_level(wb, cb[1:]) != 0), cb)
              for wb, m, cb in zip(wbs, masks, like.codebooks)]
-    return Shared(codes, like.codebooks, like.relu, like.mode)
+    return Shared(codes, like.codebooks, like.relu, like.mode, geoms=like.geoms)
 
 
 def _ste(x: torch.Tensor, q: np.ndarray, limit: float | None = None) -> torch.Tensor:
@@ -335,11 +381,9 @@ class LogActNet(nn.Module):
         x = torch.from_numpy(fp.log_rounded(x.numpy(), self.fracs[0], self.exp_w)).float()
         emax, last = (1 << self.exp_w) - 1, len(self.weights) - 1
         rounded = round_to_levels(self.latent(), self.masks, self.like).matrices()
-        for i, (w, wq, relu) in enumerate(zip(self.weights, rounded, self.like.relu)):
-            wq = _ste(w, wq)
-            x = x @ wq[:, :-1].T + wq[:, -1]
-            if relu:
-                x = torch.relu(x)
+        for i, (w, wq, relu, geom) in enumerate(zip(self.weights, rounded, self.like.relu,
+                                                   self.like.layer_geoms())):
+            x = conv.float_layer(x, _ste(w, wq), relu, geom)
             f = self.fracs[i + 1]
             x = _ste(x, fp.log_rounded(x.detach().double().numpy(), f, self.exp_w),
                      None if i == last else 2.0 ** (emax - f))
@@ -349,17 +393,17 @@ class LogActNet(nn.Module):
         """The trained network with its activation format."""
         sh = round_to_levels(self.latent(), self.masks, self.like)
         return Shared(sh.codes, sh.codebooks, sh.relu, sh.mode, "log", self.exp_w,
-                      list(self.fracs))
+                      list(self.fracs), sh.geoms)
 
 
 def finetune_log_acts(like: Shared, latent: list[np.ndarray], masks: list[np.ndarray],
                       data: Dataset, fracs: list[int], exp_w: int, epochs: int, lr: float,
-                      seed: int) -> tuple[Shared, float]:
+                      seed: int, augment: int = 0) -> tuple[Shared, float]:
     """Retrain the float weights ``latent`` on the power-of-two levels of ``like`` with log
     activations (EA = ``exp_w``, offsets ``fracs``) in the forward pass (:class:`LogActNet`);
     (the log-activation network, its float test accuracy)."""
     if like.mode != "log":
         raise ValueError("log activations need power-of-two (log) weights")
     net = LogActNet(like, latent, masks, fracs, exp_w)
-    fit(net, data, epochs, lr, seed + 200, "log acts")
+    fit(net, data, epochs, lr, seed + 200, "log acts", augment=augment)
     return net.export(), accuracy(net, data.x_test, data.y_test)

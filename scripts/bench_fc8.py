@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         w = balance.work_matrix(case.layer.csc, case.x_cols)
         entry = {"pe": st, "depths": {}, "shift": case.layer.shift, "frac_out": case.frac_out}
         for d in args.depths:
-            res = fc8.run_rtl(args.sim, case, qdepth=d, tag=f"bench-{name}")
+            res = fc8.run_rtl(args.sim, case, qdepth=d, tag=f"bench-{name}", monitors=False)
             cmp = fc8.compare(case, res["outputs"])
             cnt = res["counters"]
             model = balance.queue_cycles(w, d)

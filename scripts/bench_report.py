@@ -130,29 +130,32 @@ def area_section(aj: dict) -> list[str]:
 
 
 def speed_section(pj: dict) -> list[str]:
-    names = {"icarus_cocotb": "Icarus + cocotb (transaction drivers, tb/eie_lib)",
-             "icarus_cocotb_per_clock": "Icarus + cocotb (per-clock baseline driver)",
-             "verilator_cocotb": "Verilator + cocotb (transaction drivers, tb/eie_lib)",
-             "verilator_cocotb_per_clock": "Verilator + cocotb (per-clock baseline driver)",
-             "verilator_cpp": "Verilator, bare C++ harness (optimised build)",
-             "verilator_cpp_as_cocotb": "Verilator, bare C++ harness (built as cocotb builds it)"}
+    """The simulation-speed table of scripts/bench_simspeed.py's JSON (its own row labels)."""
+    labels = pj.get("labels", {})
     lines = ["## Simulation speed", "", f"{pj['layer']}; {pj['note']}.", "",
              "| simulator | simulated cycles | wall (s) | cycles/s |", "|---|---:|---:|---:|"]
     for k, r in pj["runs"].items():
-        lines.append(f"| {names.get(k, k)} | {r['cycles']:,} | {r['wall_s']:.3f} | "
+        lines.append(f"| {labels.get(k, k)} | {r['cycles']:,} | {r['wall_s']:.3f} | "
                      f"{r['cycles_per_s']:,.0f} |")
     s = pj["summary"]
-    lines += ["", f"cocotb overhead (C++ harness / Verilator+cocotb): "
-              f"**{s['cocotb_overhead_ratio']:.1f}x**"
-              + (f" = {s['build_options_ratio']:.1f}x from the model's build options (every "
-                 f"signal public to VPI, X randomised, default C++ optimisation) times "
-                 f"{s['cocotb_runtime_ratio']:.2f}x from running under cocotb"
-                 if "build_options_ratio" in s else "")
-              + "; transaction drivers vs per-clock drivers: "
-              f"{s['driver_speedup_vs_per_clock']:.2f}x on Verilator"
-              + (f", {s['icarus_driver_speedup_vs_per_clock']:.2f}x on Icarus; Verilator+cocotb "
-                 f"vs Icarus+cocotb: {s['verilator_over_icarus']:.0f}x"
-                 if "verilator_over_icarus" in s else "") + ".", ""]
+    parts = [f"Verilator + cocotb (lean build, stream player) runs at "
+             f"**{100 * s['fraction_of_bare_harness']:.1f} %** of the bare optimised harness"
+             if "fraction_of_bare_harness" in s else "",
+             f"cocotb overhead (harness / cocotb): {s['cocotb_overhead_ratio']:.2f}x = "
+             f"{s['lean_build_ratio']:.2f}x from the lean build's options times "
+             f"{s['cocotb_runtime_ratio']:.2f}x from running under cocotb"
+             if "lean_build_ratio" in s else "",
+             f"the debug build (every signal public, X randomised) is "
+             f"{s['debug_build_slowdown']:.1f}x slower" if "debug_build_slowdown" in s else "",
+             f"player vs transaction drivers: {s['player_speedup_vs_drivers']:.2f}x"
+             if "player_speedup_vs_drivers" in s else "",
+             f"transaction drivers vs per-clock drivers: "
+             f"{s['driver_speedup_vs_per_clock']:.2f}x on Verilator"
+             + (f", {s['icarus_driver_speedup_vs_per_clock']:.2f}x on Icarus"
+                if "icarus_driver_speedup_vs_per_clock" in s else ""),
+             f"Verilator + cocotb vs Icarus + cocotb: {s['verilator_over_icarus']:.0f}x"
+             if "verilator_over_icarus" in s else ""]
+    lines += ["", "; ".join(p for p in parts if p) + ".", ""]
     return lines
 
 

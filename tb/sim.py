@@ -6,6 +6,9 @@ cases can run in parallel (``pytest -n auto``). Environment:
 * ``SIM``    ``icarus`` or ``verilator``: run only that simulator (default: both).
 * ``WAVES=1`` record an FST dump on either simulator (the case gets its own ``-waves`` folder).
 * ``SEED``   the random seed of the cocotb run (default: cocotb picks one and logs it).
+* ``SIM_BUILD`` the Verilator build flavour, ``lean`` (default), ``debug`` (default with
+  ``WAVES=1``) or ``coverage`` (tb/verilator_build.py); Verilator case folders are named
+  ``verilator-<flavour>-<params>``.
 
 The HDL parameters of the case reach the cocotb test as JSON in ``TB_PARAMS`` (see tb.common).
 """
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Mapping
 
 from cocotb_tools.runner import get_runner
+
+from tb import verilator_build
 
 REPO = Path(__file__).resolve().parents[1]
 RTL = REPO / "rtl"
@@ -43,7 +48,9 @@ def waves_enabled() -> bool:
 def case_dir(toplevel: str, sim: str, parameters: Mapping[str, object]) -> Path:
     """The build folder of one case: one per toplevel, simulator, parameter set and wave mode."""
     slug = "-".join(f"{k}{v}" for k, v in sorted(parameters.items())) or "default"
-    return BUILD / "tests" / toplevel / f"{sim}-{slug}{'-waves' if waves_enabled() else ''}"
+    waves = waves_enabled()
+    kind = f"{sim}-{verilator_build.flavour(waves)}" if sim == "verilator" else sim
+    return BUILD / "tests" / toplevel / f"{kind}-{slug}{'-waves' if waves else ''}"
 
 
 def _failures(results_xml: Path) -> tuple[int, list[str]]:
@@ -72,12 +79,18 @@ def run(
     parameters = dict(parameters or {})
     build_dir = case_dir(toplevel, sim, parameters)
     waves = waves_enabled()
+    seed = os.environ.get("SEED")
+    plusargs = list(plusargs or [])
     build_args: list[str] = []
     if sim == "verilator":
-        build_args += ["-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique"]
-        if waves:
-            build_args += ["--trace-fst", "--trace-structs"]
-    runner = get_runner(sim)
+        flavour = verilator_build.flavour(waves)
+        runner = verilator_build.runner(flavour)
+        sources = [*verilator_build.sources(flavour, toplevel, build_dir), *sources]
+        build_args = verilator_build.build_args(flavour, waves)
+        run_plusargs, seed = verilator_build.run_options(flavour, seed)
+        plusargs += run_plusargs
+    else:
+        runner = get_runner(sim)
     runner.build(
         sources=[str(s) for s in sources],
         includes=[str(RTL)],
@@ -89,7 +102,6 @@ def run(
         timescale=("1ns", "1ps"),
     )
     results = build_dir / "results.xml"
-    seed = os.environ.get("SEED")
     env = {"TB_PARAMS": json.dumps(parameters), **(extra_env or {})}
     try:
         runner.test(
@@ -101,7 +113,7 @@ def run(
             waves=waves,
             seed=seed,
             testcase=testcase,
-            plusargs=list(plusargs or []),
+            plusargs=plusargs,
             extra_env=env,
             timescale=("1ns", "1ps"),
         )

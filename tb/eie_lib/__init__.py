@@ -6,7 +6,9 @@ matrix_multiplier example and pyuvm's TinyALU:
 * ``clocking``  clock, reset, unit-test start-up, timed waits;
 * ``axis``      the two streams: source, ready toggler, result monitor, idle and back-pressure
   schedules;
-* ``control``   eie_top's load port, start pulse, counters, one whole run.
+* ``protocol``  the stream protocol and X monitors of eie_top's outputs;
+* ``control``   the start-up of every engine test (clock, reset, monitors), eie_top's load port,
+  start pulse, counters, one whole run.
 
 The register and memory map they drive is models/engine_map.py. Below: the RTL sources of the
 engine units for the runner.

@@ -1,13 +1,17 @@
-"""eie_top's control side: inputs at rest, the load port (models/engine_map.py's writes), the
-start pulse, the counters, and one whole run (start, stream in, results out)."""
+"""eie_top's control side: the start-up of every engine test (clock, inputs at rest, reset,
+stream protocol and X monitors), the load port (models/engine_map.py's writes), the start
+pulse, the counters, and one whole run (start, stream in, results out)."""
 
 from __future__ import annotations
+
+import os
 
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, Timer
 
 from models import engine_map as em
+from tb.eie_lib import clocking, protocol
 from tb.eie_lib.axis import collect_results, send_acts
 
 
@@ -17,6 +21,19 @@ def top_idle_inputs(dut) -> None:
                  "s_axis_act_tvalid", "s_axis_act_tdata", "s_axis_act_tlast",
                  "m_axis_res_tready", "cnt_sel", "cnt_pe"):
         getattr(dut, name).value = 0
+
+
+async def start_engine(dut, strict: bool = True) -> protocol.Monitors | None:
+    """The start-up of every eie_top test: clock, inputs at rest, reset, then the stream
+    protocol and X monitors (tb/eie_lib/protocol.py; a violation fails the test, or with
+    ``strict`` False is collected). EIE_MONITORS=0 leaves the monitors off, only to measure
+    what they cost."""
+    clocking.clock(dut)
+    top_idle_inputs(dut)
+    await clocking.reset(dut)
+    if os.environ.get("EIE_MONITORS", "1") == "0":
+        return None
+    return protocol.start_monitors(dut, strict)
 
 
 async def load_words(dut, writes: list[em.Write]) -> None:

@@ -22,9 +22,7 @@ PIPE_CONST = 12   # allowed on top of 1.02 * bound; measured: exactly 10 (CCU st
 
 async def setup(dut):
     p = params(DEFAULTS)
-    clocking.clock(dut)
-    control.top_idle_inputs(dut)
-    await clocking.reset(dut)
+    await control.start_engine(dut)
     return p
 
 

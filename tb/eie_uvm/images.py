@@ -23,7 +23,7 @@ from cocotb.triggers import FallingEdge
 
 from models import engine_map as em
 from tb.common import params
-from tb.eie_lib import axis, clocking, control
+from tb.eie_lib import axis, control
 
 
 @cocotb.test()
@@ -34,9 +34,7 @@ async def run_images(dut):
     src = np.load(os.environ["EIE_IMAGES_IN"])
     inputs = src["words"].astype(np.int64)
     desc = [tuple(int(w) for w in words) for words in src["desc"]]
-    clocking.clock(dut)
-    control.top_idle_inputs(dut)
-    await clocking.reset(dut)
+    await control.start_engine(dut)
     await control.load_words(dut, em.desc_writes(desc))   # descriptors through the load port
 
     ys, slots, counters = [], [], []

@@ -25,7 +25,7 @@ from pyuvm import ConfigDB, uvm_test
 
 from tb import sim as tbsim
 from tb.common import params, rng
-from tb.eie_lib import all_sources, clocking, control
+from tb.eie_lib import all_sources, control
 from tb.eie_uvm import sequences as sq
 from tb.eie_uvm.env import EieEnv
 
@@ -45,9 +45,7 @@ class EieTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         dut = cocotb.top
-        clocking.clock(dut)
-        control.top_idle_inputs(dut)
-        await clocking.reset(dut)
+        await control.start_engine(dut)
         count = int(os.environ.get("EIE_UVM_COUNT", "4"))
         for cls in self.SEQS:
             n = int(os.environ.get("EIE_UVM_VECTORS", "4")) if cls is sq.RealNetworkSeq else count

@@ -5,7 +5,9 @@ would, back to back; the accumulators read back through the write-back port must
 golden.layer_forward's. Few rows and dense columns make the last entry of a column and the first
 of the next hit the same row in consecutive cycles (the bypass hazard); the test counts those
 hazards and requires many. Activations include both ends of their format. Bad codes and rows
-raise errors."""
+raise errors. A build with a 32-bit accumulator drives products of 2^30 into both saturations,
+back to back on one row (the bypass) and with bubbles, against fixedpoint.mac_step (networks the
+exporter accepts never saturate: models.golden refuses them)."""
 
 import cocotb
 import numpy as np
@@ -14,6 +16,7 @@ from cocotb.triggers import FallingEdge
 
 from models import csc as mcsc
 from models import engine_map as em
+from models import fixedpoint as fp
 from models import golden
 from tb import sim as tbsim
 from tb.common import params, rng
@@ -123,8 +126,54 @@ async def accumulate(dut):
         assert not int(dut.err_code.value) and not int(dut.err_row.value)
 
 
-@pytest.mark.parametrize("case", [{"MUL": 0}, {"MUL": 1}, {"MUL": 2, "EA": 5, "ACT_W": 7}],
+@cocotb.test(skip=params(DEFAULTS).get("ACC_W", 48) != 32)
+async def saturate(dut):
+    """Linear multiplier, 32-bit accumulator: every row's sum runs into a saturation limit and
+    back, one product at a time in the order driven, as fixedpoint.mac_step accumulates."""
+    p = params(DEFAULTS)
+    g = rng(dut)
+    await clocking.start(dut, ("flush", "clear", "ld_en", "ld_addr", "ld_data", "layer", "n_codes", "rows",
+                         "e_valid", "e_v", "e_z", "e_first", "e_act", "wb_en", "wb_addr"))
+    cb = np.array([0, -32768, 32767, 1, -1] + [0] * 11, dtype=np.int64)
+    for v, w in enumerate(em.codebook_words(cb, "linear")):
+        await FallingEdge(dut.clk)
+        dut.ld_en.value, dut.ld_addr.value, dut.ld_data.value = 1, v, int(w)
+    await FallingEdge(dut.clk)
+    dut.ld_en.value = 0
+    rows = 3
+    # (code, row, activation): row 0 up past +2^31 and back, row 1 down past -2^31 and back,
+    # row 2 alternating with the others (no bypass); a random order of the entries
+    plan = [(1, 0, -32768)] * 5 + [(2, 0, -32768)] * 3 + [(2, 1, -32768)] * 5 \
+        + [(1, 1, -32768)] * 3 + [(int(g.choice([1, 2])), 2, -32768) for _ in range(6)]
+    order = [plan[i] for i in g.permutation(len(plan))]
+    want, sat = [0] * rows, 0
+    for v, z, a in order:
+        want[z], hit = fp.mac_step(want[z], int(cb[v]) * a, False, True, p["ACC_W"])
+        sat += hit
+    assert sat >= 4, f"only {sat} saturating steps"
+    await FallingEdge(dut.clk)
+    dut.clear.value, dut.layer.value, dut.n_codes.value, dut.rows.value = 1, 0, 16, rows
+    await FallingEdge(dut.clk)
+    dut.clear.value = 0
+    word = int(em.stream_words(np.array([-32768]), "linear", golden.ACT_EXP_W)[0])
+    # each entry its own column (first = 1): the unit adds row offsets within a column only
+    for valid_p in (1.0, 0.5):
+        entries = [(v, z, 1, word) for v, z, _ in order]
+        await drive(dut, entries, g, valid_p)
+        got = await read_accs(dut, rows)
+        assert got == want, f"valid {valid_p}: {got} != {want} ({sat} saturating steps)"
+        dut._log.info("valid %.1f: %d entries, %d saturating steps: %s", valid_p, len(order), sat, got)
+        await FallingEdge(dut.clk)
+        dut.clear.value = 1
+        await FallingEdge(dut.clk)
+        dut.clear.value = 0
+
+
+@pytest.mark.parametrize("case", [{"MUL": 0}, {"MUL": 1}, {"MUL": 2, "EA": 5, "ACT_W": 7},
+                                  {"MUL": 0, "ACC_W": 32}],
                          ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
 def test_eie_arith(sim, case):
-    """Both linear-activation multipliers, and log x log at EA = 5 (a 48-bit product)."""
-    tbsim.run(sim, "eie_arith", __name__, sources("eie_arith"), {**DEFAULTS, **case})
+    """Both linear-activation multipliers, log x log at EA = 5 (a 48-bit product), and the
+    saturating accumulator (a 32-bit build)."""
+    tbsim.run(sim, "eie_arith", __name__, sources("eie_arith"), {**DEFAULTS, **case},
+              testcase="saturate" if case.get("ACC_W") == 32 else "accumulate")

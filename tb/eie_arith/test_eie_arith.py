@@ -141,11 +141,13 @@ async def saturate(dut):
     await FallingEdge(dut.clk)
     dut.ld_en.value = 0
     rows = 3
-    # (code, row, activation): row 0 up past +2^31 and back, row 1 down past -2^31 and back,
-    # row 2 alternating with the others (no bypass); a random order of the entries
-    plan = [(1, 0, -32768)] * 5 + [(2, 0, -32768)] * 3 + [(2, 1, -32768)] * 5 \
-        + [(1, 1, -32768)] * 3 + [(int(g.choice([1, 2])), 2, -32768) for _ in range(6)]
-    order = [plan[i] for i in g.permutation(len(plan))]
+    # (code, row, activation) per row, in order: row 0 up past +2^31 and back, row 1 down past
+    # -2^31 and back, row 2 random; the rows interleaved at random (same-row runs: the bypass)
+    per_row = [[(1, 0, -32768)] * 5 + [(2, 0, -32768)] * 3,
+               [(2, 1, -32768)] * 5 + [(1, 1, -32768)] * 3,
+               [(int(g.choice([1, 2])), 2, -32768) for _ in range(6)]]
+    order = [per_row[r].pop(0) for r in g.permutation([r for r, q in enumerate(per_row)
+                                                        for _ in q])]
     want, sat = [0] * rows, 0
     for v, z, a in order:
         want[z], hit = fp.mac_step(want[z], int(cb[v]) * a, False, True, p["ACC_W"])

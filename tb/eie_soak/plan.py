@@ -248,34 +248,29 @@ def _pick_layer(g, reached: list[list[np.ndarray]]) -> int | None:
     return ok[int(g.integers(len(ok)))] if ok else None
 
 
-def _code_fault(g, hw, layers, x):
-    """4: a layer's codebook size below a code its input reaches."""
-    reached = _reached(layers, x, 0)
+def _reach_fault(g, layers, x, which: int, cause: int, field: str):
+    """A layer's ``field`` (n_codes: ``which`` 0, rows: 1) set below a code or row its input
+    reaches, so that the PEs holding such an entry raise ``cause`` (None: no layer reaches one)."""
+    reached = _reached(layers, x, which)
     layer = _pick_layer(g, reached)
     if layer is None:
         return None
-    codes = reached[layer]
-    top = max(int(c.max(initial=0)) for c in codes)
-    n = int(g.integers(1, top + 1))
+    per_pe = reached[layer]
+    n = int(g.integers(1, max(int(v.max(initial=0)) for v in per_pe) + 1))
     img = em.build_image(layers)
-    bad = _desc_fault(em.ERR_CODE, f"layer {layer} n_codes = {n}", img, layer, n_codes=n)
-    bad.pes = {k for k, c in enumerate(codes) if (c >= n).any()}
+    bad = _desc_fault(cause, f"layer {layer} {field} = {n}", img, layer, **{field: n})
+    bad.pes = {k for k, v in enumerate(per_pe) if (v >= n).any()}
     return bad
+
+
+def _code_fault(g, hw, layers, x):
+    """4: a layer's codebook size below a code its input reaches."""
+    return _reach_fault(g, layers, x, 0, em.ERR_CODE, "n_codes")
 
 
 def _row_fault(g, hw, layers, x):
     """5: a layer's rows per PE below a row its input reaches."""
-    reached = _reached(layers, x, 1)
-    layer = _pick_layer(g, reached)
-    if layer is None:
-        return None
-    rows = reached[layer]
-    top = max(int(r.max(initial=0)) for r in rows)
-    r = int(g.integers(1, top + 1))
-    img = em.build_image(layers)
-    bad = _desc_fault(em.ERR_ROW, f"layer {layer} rows = {r}", img, layer, rows=r)
-    bad.pes = {k for k, rr in enumerate(rows) if (rr >= r).any()}
-    return bad
+    return _reach_fault(g, layers, x, 1, em.ERR_ROW, "rows")
 
 
 def _desc_fault_any(g, hw, layers, x):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import hashlib
 import importlib
 import io
@@ -250,14 +251,21 @@ def load_or_train(cfg: Config, data: datasets.Dataset, cache_dir: Path, use_cach
     path = cache_dir / f"{cache_key(cfg, model)}.pt"
     if use_cache and path.is_file():
         return torch.load(path, weights_only=False), True
-    if cfg.acts == "log":
-        base, _ = load_or_train(replace(cfg, acts="linear"), data, cache_dir, use_cache, model)
-        stages = train_log_acts(cfg, data, base, model)
-    else:
-        stages = train_stages(cfg, data, model)
-    buf = io.BytesIO()
-    torch.save(stages, buf)
-    atomic.write_bytes(path, buf.getvalue())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        # one trainer per configuration: parallel processes (test workers) wait for its result
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if use_cache and path.is_file():
+            return torch.load(path, weights_only=False), True
+        if cfg.acts == "log":
+            base, _ = load_or_train(replace(cfg, acts="linear"), data, cache_dir, use_cache,
+                                    model)
+            stages = train_log_acts(cfg, data, base, model)
+        else:
+            stages = train_stages(cfg, data, model)
+        buf = io.BytesIO()
+        torch.save(stages, buf)
+        atomic.write_bytes(path, buf.getvalue())
     return stages, False
 
 

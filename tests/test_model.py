@@ -369,3 +369,27 @@ def test_bench_model_rejects_bad_arguments(tmp_path, capsys, argv, msg):
         _bench_model().main([*argv, "--out", str(tmp_path / "b")])
     assert e.value.code == 2 and msg in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_parallel_callers_train_once(tmp_path, monkeypatch):
+    """Two workers asking for the same untrained configuration: one trains, the other waits for
+    the cache (the regression's simulators ask for the same real networks at the same time)."""
+    import threading
+    import time
+    calls = []
+
+    def train(cfg, data, model=None):
+        calls.append(cfg)
+        time.sleep(0.5)
+        return {"trained": len(calls)}
+    monkeypatch.setattr(compress, "train_stages", train)
+    got = []
+    workers = [threading.Thread(target=lambda: got.append(
+        compress.load_or_train(compress.Config(), None, tmp_path))) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(calls) == 1
+    assert sorted(cached for _, cached in got) == [False, True]
+    assert all(stages == {"trained": 1} for stages, _ in got)

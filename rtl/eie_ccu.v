@@ -44,8 +44,8 @@ module eie_ccu #(
 );
     localparam IDX_W = 6;
 
-    function nonzero(input [ACT_W-1:0] a);
-        nonzero = LOG_ACT ? !a[ACT_W-2] : (a != {ACT_W{1'b0}});
+    function nonzero(input [ACT_W-1:0] act);
+        nonzero = LOG_ACT ? !act[ACT_W-2] : (act != {ACT_W{1'b0}});
     endfunction
 
     reg               active;

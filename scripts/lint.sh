@@ -25,4 +25,10 @@ for variant in "mac -GMUL=0" "mac -GMUL=2 -GACC_W=16 -GOUT_W=20" "mac -GACC_W=24
         echo "lint FAIL $variant"; echo "$out"; status=1
     fi
 done
+# All files at once, as a tool reading rtl/*.v sees them (several tops; names must not clash).
+if out=$(verilator --lint-only -Wall -Wno-MULTITOP -Irtl rtl/*.v 2>&1); then
+    echo "lint ok   rtl/*.v together"
+else
+    echo "lint FAIL rtl/*.v together"; echo "$out"; status=1
+fi
 exit $status

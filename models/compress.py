@@ -455,10 +455,10 @@ def run(cfg: Config, out: Path, n_pes: int, data_dir: str | None = None, use_cac
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """The Config of parsed arguments (a namespace without ``net``: LeNet-300-100)."""
-    net = getattr(args, "net", "lenet300")
-    kw = {"dataset": args.dataset, "net": net, "weights": args.weights, "seed": args.seed,
-          "acts": args.acts, "act_bits": args.act_bits, **defaults(args.dataset, args.acts, net)}
+    """The Config of parsed arguments."""
+    kw = {"dataset": args.dataset, "net": args.net, "weights": args.weights, "seed": args.seed,
+          "acts": args.acts, "act_bits": args.act_bits,
+          **defaults(args.dataset, args.acts, args.net)}
     if args.hidden:
         kw["hidden"] = tuple(int(h) for h in args.hidden.split(","))
     if args.densities:

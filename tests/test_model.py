@@ -315,7 +315,8 @@ def test_log_activations_keep_more_weights(dataset):
     assert all(a >= b for a, b in zip(log["densities"], lin["densities"]))
     assert {k: v for k, v in log.items() if k != "densities"} == {
         k: v for k, v in lin.items() if k != "densities"}
-    args = dict(dataset=dataset, weights="log", seed=0, hidden=None, densities=None, epochs=None)
+    args = dict(dataset=dataset, net="lenet300", weights="log", seed=0, hidden=None,
+                densities=None, epochs=None)
     cfg = compress.config_from_args(argparse.Namespace(**args, acts="log", act_bits=4))
     assert cfg.densities == compress.LOG_ACT_DENSITIES[dataset]
     lin_cfg = compress.config_from_args(argparse.Namespace(**args, acts="linear", act_bits=4))

@@ -15,8 +15,8 @@ def config(dataset: str, weights: str, acts: str = "linear",
     """The configuration ``python -m models.compress --dataset D --weights W --acts A
     --act-bits EA`` trains."""
     return compress.config_from_args(argparse.Namespace(
-        dataset=dataset, weights=weights, seed=0, hidden=None, densities=None, epochs=None,
-        acts=acts, act_bits=act_bits))
+        dataset=dataset, net="lenet300", weights=weights, seed=0, hidden=None, densities=None,
+        epochs=None, acts=acts, act_bits=act_bits))
 
 
 def cached(dataset: str, weights: str, acts: str = "linear", act_bits: int = ACT_EXP_W) -> bool:

@@ -37,17 +37,22 @@ async def start_engine(dut, strict: bool = True) -> protocol.Monitors | None:
 
 
 async def load_words(dut, writes: list[em.Write]) -> None:
-    """Load-port writes (sel, pe, addr, data), one a cycle (the engine must be idle)."""
+    """Load-port writes (sel, pe, addr, data), one a cycle (the engine must be idle). Only the
+    fields that change from one word to the next are written (images run to thousands of
+    words, and each handle write costs a VPI call)."""
     if not writes:
         return
     await FallingEdge(dut.clk)
     assert int(dut.ld_ready.value), "load port not ready"
-    for sel, pe, addr, data in writes:
-        dut.ld_valid.value = 1
-        dut.ld_sel.value = sel
-        dut.ld_pe.value = pe
-        dut.ld_addr.value = addr
-        dut.ld_data.value = int(data) & ((1 << 64) - 1)
+    fields = (dut.ld_sel, dut.ld_pe, dut.ld_addr, dut.ld_data)
+    last = [None] * len(fields)
+    dut.ld_valid.value = 1
+    for w in writes:
+        for k, (handle, v) in enumerate(zip(fields, w)):
+            v = int(v) & ((1 << 64) - 1)
+            if v != last[k]:
+                handle.value = v
+                last[k] = v
         await FallingEdge(dut.clk)      # taken at the rising edge in between
     dut.ld_valid.value = 0
 

@@ -93,26 +93,6 @@ async def one_run(dut, words: list[int], g_idle, g_ready, idle: float, ready: fl
     return run
 
 
-async def load(dut, writes: list[em.Write]) -> None:
-    """The load-port writes, one a cycle, as tb.eie_lib.control.load_words makes them but
-    writing only the fields that change from one word to the next (address and data, mostly):
-    the images of the wide builds are thousands of words per network."""
-    if not writes:
-        return
-    fields = (dut.ld_sel, dut.ld_pe, dut.ld_addr, dut.ld_data)
-    last = [None] * 4
-    await FallingEdge(dut.clk)
-    dut.ld_valid.value = 1
-    for w in writes:
-        for k, (handle, v) in enumerate(zip(fields, w)):
-            v = int(v) & ((1 << 64) - 1)
-            if v != last[k]:
-                handle.value = v
-                last[k] = v
-        await FallingEdge(dut.clk)
-    dut.ld_valid.value = 0
-
-
 async def reset_engine(dut, cycles: int) -> None:
     control.top_idle_inputs(dut)
     await clocking.reset(dut, cycles)
@@ -163,13 +143,13 @@ async def soak_network(dut, hw, seed: int, net: plan.Network, hang: float, rec: 
     g_idle, g_ready = plan.rng(seed, net.index, 2), plan.rng(seed, net.index, 3)
     limit = int(hang * plan.cycle_estimate(net.layers, net.x)) + 2000
     img = em.build_image(net.layers)
-    await load(dut, em.image_writes(img))
+    await control.load_words(dut, em.image_writes(img))
     words = model.input_words(net.layers, net.x)
     if net.kind == "error":
         bad = net.bad
         rec["cause"] = bad.cause
         rec["fault"] = bad.what
-        await load(dut, bad.patch)
+        await control.load_words(dut, bad.patch)
         run = await one_run(dut, bad.words or words, g_idle, g_ready, net.idle, net.ready, limit,
                             bad.tlast_at)
         if run.hang:
@@ -192,7 +172,7 @@ async def soak_network(dut, hw, seed: int, net: plan.Network, hang: float, rec: 
             if wrong:
                 rec["counter_errors"] += 1
                 fails.append(f"{bad.what}: counters " + "; ".join(wrong))
-        await load(dut, bad.restore)
+        await control.load_words(dut, bad.restore)
     elif net.kind == "reset":
         await one_run(dut, words, g_idle, g_ready, net.idle, net.ready, limit,
                       stop_after=net.reset_after)

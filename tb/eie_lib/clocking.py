@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 PERIOD_NS = 10
 
@@ -42,3 +43,10 @@ async def start(dut, inputs) -> None:
     for name in inputs:
         getattr(dut, name).value = 0
     await reset(dut)
+
+
+async def time_of(trigger) -> float:
+    """The simulation time (ns) at which ``trigger`` fires (start it with cocotb.start_soon to
+    timestamp an event while doing something else)."""
+    await trigger
+    return get_sim_time("ns")

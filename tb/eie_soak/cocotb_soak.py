@@ -40,11 +40,6 @@ def now_cycles() -> float:
     return get_sim_time("ns") / P
 
 
-async def time_of(trigger) -> float:
-    await trigger
-    return get_sim_time("ns")
-
-
 class Run:
     """One start .. done of the engine: the beats, status and the test's own cycle count."""
 
@@ -68,12 +63,12 @@ async def one_run(dut, words: list[int], g_idle, g_ready, idle: float, ready: fl
     watcher = cocotb.start_soon(axis.watch_results(dut, publish, dut.rst))
     toggler = axis.ReadyToggler(dut.m_axis_res_tready, dut.clk, g_ready)
     toggler.set_ready(ready)
-    done_at = cocotb.start_soon(time_of(RisingEdge(dut.done)))
+    done_at = cocotb.start_soon(clocking.time_of(RisingEdge(dut.done)))
     sender = None
     try:
         await FallingEdge(dut.clk)
         dut.start.value = 1
-        t0 = await time_of(RisingEdge(dut.clk))
+        t0 = await clocking.time_of(RisingEdge(dut.clk))
         await FallingEdge(dut.clk)
         dut.start.value = 0
         sender = cocotb.start_soon(axis.send_acts(dut, words, g_idle, idle, tlast_at))

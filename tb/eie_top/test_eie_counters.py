@@ -33,7 +33,6 @@ import cocotb
 import numpy as np
 import pytest
 from cocotb.triggers import FallingEdge, RisingEdge
-from cocotb.utils import get_sim_time
 
 from models import engine_map as em
 from tb import sim as tbsim
@@ -88,21 +87,16 @@ async def sample(dut, n_pe: int, obs: Observed) -> None:
             holds = True
 
 
-async def time_of(trigger) -> float:
-    await trigger
-    return get_sim_time("ns")
-
-
 async def observed_run(dut, p, words, g, idle=0.0, ready=1.0):
     """One run (start, stream the input words in, results out until done) with the sampler
     on: returns ((values, slots, lasts), Observed), Observed.total from the test's own
     timestamps."""
     obs = Observed()
     sampler = cocotb.start_soon(sample(dut, p["N_PE"], obs))
-    done_at = cocotb.start_soon(time_of(RisingEdge(dut.done)))
+    done_at = cocotb.start_soon(clocking.time_of(RisingEdge(dut.done)))
     await FallingEdge(dut.clk)
     dut.start.value = 1
-    t0 = await time_of(RisingEdge(dut.clk))        # the edge that takes start
+    t0 = await clocking.time_of(RisingEdge(dut.clk))        # the edge that takes start
     await FallingEdge(dut.clk)
     dut.start.value = 0
     sender = cocotb.start_soon(axis.send_acts(dut, words, g, idle))
